@@ -1,0 +1,118 @@
+//! The HTTP application: shared state and the router (built without a socket
+//! so tests can drive it with `oneshot`).
+//!
+//! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
+//! process is up), `/readyz` (Postgres answers; Redis reported, not required).
+
+use std::any::Any;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use diesel_async::RunQueryDsl;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::cache::{Cache, CacheStatus};
+use crate::config::Config;
+use crate::db::Db;
+use crate::graphql::{self, AppSchema, Limits};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: Db,
+    pub cache: Cache,
+    pub graphiql: bool,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let db = Db::new(
+            &config.database_url,
+            config.database_read_url.as_deref(),
+            config.database_pool_size,
+        );
+        let cache = Cache::new(
+            config.redis_url.as_deref(),
+            &config.cache_namespace,
+            config.cache_ttl,
+            config.redis_timeout,
+            config.redis_backoff,
+        )?;
+        Ok(Self::from_parts(db, cache, config))
+    }
+
+    pub fn from_parts(db: Db, cache: Cache, config: &Config) -> Self {
+        Self {
+            schema: graphql::build_schema(db.clone(), cache.clone(), &Limits::from(config)),
+            db,
+            cache,
+            graphiql: config.graphiql,
+        }
+    }
+}
+
+pub fn router(state: AppState, config: &Config) -> Router {
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::http::get).post(graphql::http::post),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[derive(serde::Serialize)]
+struct Readiness {
+    status: &'static str,
+    postgres: &'static str,
+    redis: CacheStatus,
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let postgres_ok = async {
+        let mut conn = state.db.primary().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    }
+    .await
+    .is_some();
+    let redis = state.cache.status().await;
+    let status = if postgres_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Readiness {
+        status: if postgres_ok { "ready" } else { "unavailable" },
+        postgres: if postgres_ok { "ok" } else { "unavailable" },
+        redis,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A panic is a bug: log it, answer a bare 500 without its message.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "request handler panicked");
+    graphql::http::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}

@@ -1,0 +1,68 @@
+//! Postgres: the connection pools, the embedded migrations and one module of
+//! queries per table group. Nothing here knows about GraphQL or Redis.
+
+pub mod books;
+pub mod contributors;
+pub mod genres;
+mod pool;
+#[rustfmt::skip]
+pub mod schema;
+
+pub use pool::{Connection, Db};
+
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// The versions of every embedded migration, oldest first.
+pub fn migration_versions() -> anyhow::Result<Vec<String>> {
+    let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .map_err(|error| anyhow::anyhow!("reading embedded migrations: {error}"))?;
+    Ok(migrations
+        .iter()
+        .map(|migration| migration.name().to_string())
+        .collect())
+}
+
+/// Runs the pending migrations on a blocking thread (diesel's migration
+/// harness is synchronous) and returns the versions it applied.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    with_migration_connection(database_url, |connection| {
+        let applied = connection
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|error| anyhow::anyhow!("running migrations: {error}"))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+/// Reverts every migration (used by the test that proves each `down.sql`).
+pub async fn revert_all_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    with_migration_connection(database_url, |connection| {
+        let reverted = connection
+            .revert_all_migrations(MIGRATIONS)
+            .map_err(|error| anyhow::anyhow!("reverting migrations: {error}"))?;
+        Ok(reverted.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+async fn with_migration_connection<T: Send + 'static>(
+    database_url: &str,
+    work: impl FnOnce(&mut AsyncConnectionWrapper<AsyncPgConnection>) -> anyhow::Result<T>
+    + Send
+    + 'static,
+) -> anyhow::Result<T> {
+    use diesel::Connection as _;
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|error| anyhow::anyhow!("connecting to Postgres for migrations: {error}"))?;
+        work(&mut connection)
+    })
+    .await?
+}

@@ -1,0 +1,199 @@
+//! The per-request DataLoader: one batched `= ANY` query per key type per
+//! request, behind the Redis read-through (`Cache::read_through`).
+//!
+//! Resolvers never query Postgres for a related entity themselves: they ask
+//! the loader with one of the key types below.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::cache::{Cache, Kind};
+use crate::db::{
+    self, Db, books::Book, books::BookRelations, contributors::Contributor, genres::Genre,
+};
+use crate::error::Error;
+
+pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
+
+pub struct CatalogLoader {
+    db: Db,
+    cache: Cache,
+}
+
+/// A request's loaders. Within one request an entity is loaded at most once
+/// (the `HashMapCache`), so several fields asking for it cost nothing extra.
+pub fn loaders(db: Db, cache: Cache) -> Loaders {
+    DataLoader::with_cache(
+        CatalogLoader { db, cache },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+}
+
+/// A key type: which cache kind it lives under and how its misses load.
+pub trait CatalogKey: Copy + Hash + Eq + fmt::Display + Send + Sync + 'static {
+    const KIND: Kind;
+    type Value: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+    fn id(self) -> i64;
+    fn from_id(id: i64) -> Self;
+    fn query(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> impl Future<Output = QueryResult<HashMap<i64, Self::Value>>> + Send;
+}
+
+macro_rules! key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+key!(
+    /// A book by id.
+    BookId
+);
+key!(
+    /// A book's credits and genres, by book id.
+    RelationsOfBook
+);
+key!(
+    /// A contributor by id.
+    ContributorId
+);
+key!(
+    /// The live book ids of a contributor, newest first.
+    BooksOfContributor
+);
+key!(
+    /// A genre by id.
+    GenreId
+);
+
+fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, T> {
+    rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
+impl CatalogKey for BookId {
+    const KIND: Kind = Kind::Book;
+    type Value = Book;
+    fn id(self) -> i64 {
+        self.0
+    }
+    fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+    async fn query(conn: &mut AsyncPgConnection, ids: Vec<i64>) -> QueryResult<HashMap<i64, Book>> {
+        Ok(by_id(db::books::find_by_ids(conn, &ids).await?, |book| {
+            book.id
+        }))
+    }
+}
+
+impl CatalogKey for RelationsOfBook {
+    const KIND: Kind = Kind::BookRelations;
+    type Value = BookRelations;
+    fn id(self) -> i64 {
+        self.0
+    }
+    fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+    async fn query(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<HashMap<i64, BookRelations>> {
+        db::books::relations_for(conn, &ids).await
+    }
+}
+
+impl CatalogKey for ContributorId {
+    const KIND: Kind = Kind::Contributor;
+    type Value = Contributor;
+    fn id(self) -> i64 {
+        self.0
+    }
+    fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+    async fn query(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<HashMap<i64, Contributor>> {
+        Ok(by_id(
+            db::contributors::find_by_ids(conn, &ids).await?,
+            |contributor| contributor.id,
+        ))
+    }
+}
+
+impl CatalogKey for BooksOfContributor {
+    const KIND: Kind = Kind::ContributorBooks;
+    type Value = Vec<i64>;
+    fn id(self) -> i64 {
+        self.0
+    }
+    fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+    async fn query(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<HashMap<i64, Vec<i64>>> {
+        db::contributors::book_ids_for(conn, &ids).await
+    }
+}
+
+impl CatalogKey for GenreId {
+    const KIND: Kind = Kind::Genre;
+    type Value = Genre;
+    fn id(self) -> i64 {
+        self.0
+    }
+    fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+    async fn query(
+        conn: &mut AsyncPgConnection,
+        ids: Vec<i64>,
+    ) -> QueryResult<HashMap<i64, Genre>> {
+        Ok(by_id(db::genres::find_by_ids(conn, &ids).await?, |genre| {
+            genre.id
+        }))
+    }
+}
+
+impl<K: CatalogKey> Loader<K> for CatalogLoader {
+    type Value = K::Value;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[K]) -> Result<HashMap<K, K::Value>, Self::Error> {
+        let loaded = self
+            .cache
+            .read_through(K::KIND, keys, |misses: Vec<K>| async move {
+                let ids: Vec<i64> = misses.iter().map(|key| key.id()).collect();
+                let mut conn = self.db.replica().await?;
+                let rows = K::query(&mut conn, ids).await?;
+                Ok::<_, Error>(
+                    rows.into_iter()
+                        .map(|(id, value)| (K::from_id(id), value))
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(loaded)
+    }
+}

@@ -1,0 +1,76 @@
+//! The GraphQL API: one `MergedObject` query root made of a query struct per
+//! domain, and `build_schema`, the one place that wires limits, extensions
+//! and shared data.
+
+pub mod books;
+pub mod contributors;
+pub mod genres;
+pub mod http;
+pub mod ids;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod pagination;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::db::Db;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    books::BookQuery,
+    contributors::ContributorQuery,
+    genres::GenreQuery,
+    node::NodeQuery,
+);
+
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The limits a schema enforces (from [`Config`]).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub introspection: bool,
+}
+
+impl From<&Config> for Limits {
+    fn from(config: &Config) -> Self {
+        Self {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_aliases: config.max_aliases,
+            introspection: config.introspection,
+        }
+    }
+}
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The served schema. Per-request data (the DataLoaders) is added by the
+/// HTTP handler.
+pub fn build_schema(db: Db, cache: Cache, limits: &Limits) -> AppSchema {
+    let mut builder = builder()
+        .data(db)
+        .data(cache)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(10)
+        .extension(limits::Hygiene {
+            max_aliases: limits.max_aliases,
+        });
+    if !limits.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL that `bookstore export-schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

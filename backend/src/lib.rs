@@ -1,0 +1,58 @@
+//! The bookstore backend: a GraphQL API over Postgres, with Redis-cached
+//! DataLoaders. `main.rs` only parses the command line and calls in here.
+
+pub mod app;
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod seed;
+pub mod telemetry;
+
+use anyhow::Context;
+
+use crate::config::Config;
+
+/// Runs pending migrations, then serves until SIGINT/SIGTERM.
+pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<()> {
+    let applied = db::run_migrations(&config.database_url).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    let state = app::AppState::new(&config)?;
+    if seed_demo_if_empty {
+        let mut conn = state.db.primary().await.context("connecting to Postgres")?;
+        let report = seed::demo(&mut conn).await?;
+        tracing::info!(%report, "demo catalog");
+    }
+    let router = app::router(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.bind_addr)
+        .await
+        .with_context(|| format!("binding {}", config.bind_addr))?;
+    tracing::info!(address = %config.bind_addr, "bookstore backend listening (GraphiQL at /graphql)");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,69 @@
+use clap::{Parser, Subcommand};
+
+use bookstore::config::Config;
+
+/// The bookstore GraphQL backend.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve GraphQL on BIND_ADDR.
+    Serve {
+        /// Load the demo catalog first if the catalog is empty.
+        #[arg(long)]
+        seed_demo_if_empty: bool,
+    },
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Load the demo catalog (or a synthetic one) into an empty catalog.
+    Seed {
+        /// Generate this many synthetic books instead (for benchmarks).
+        #[arg(long, value_name = "BOOKS")]
+        synthetic: Option<u32>,
+        /// Synthetic contributors to spread the books over.
+        #[arg(long, default_value_t = 2000, requires = "synthetic")]
+        contributors: u32,
+    },
+    /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
+    ExportSchema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::ExportSchema = cli.command {
+        print!("{}", bookstore::graphql::sdl());
+        return Ok(());
+    }
+    bookstore::telemetry::init();
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
+        Command::Migrate => {
+            let applied = bookstore::db::run_migrations(&config.database_url).await?;
+            tracing::info!(?applied, "migrations up to date");
+            Ok(())
+        }
+        Command::Seed {
+            synthetic,
+            contributors,
+        } => {
+            bookstore::db::run_migrations(&config.database_url).await?;
+            let db = bookstore::db::Db::new(&config.database_url, None, 1);
+            let mut conn = db.primary().await?;
+            let report = match synthetic {
+                Some(books) => bookstore::seed::synthetic(&mut conn, books, contributors).await?,
+                None => bookstore::seed::demo(&mut conn).await?,
+            };
+            tracing::info!(%report, "seed");
+            println!("{report}");
+            Ok(())
+        }
+        Command::ExportSchema => Ok(()),
+    }
+}

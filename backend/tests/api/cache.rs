@@ -1,0 +1,133 @@
+//! The Redis read-through: what is stored, how writes invalidate it, and
+//! that a missing Redis only costs speed.
+
+use std::time::{Duration, Instant};
+
+use bookstore::cache::{CACHE_VERSION, Kind};
+use serde_json::json;
+
+use crate::catalog::{BOOK, CATALOG, nodes};
+use crate::support::{TestApp, redis_connection};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loaded_entities_are_cached_under_versioned_keys_with_a_ttl() {
+    let app = TestApp::new().await;
+    assert!(app.cache_keys().await.is_empty());
+    app.data(CATALOG, json!({"first": 3})).await;
+    let keys = app.cache_keys().await;
+    let prefix = format!("{}:v{CACHE_VERSION}:", app.config.cache_namespace);
+    assert!(keys.iter().all(|key| key.starts_with(&prefix)), "{keys:?}");
+    assert_eq!(
+        keys.iter().filter(|key| key.contains(":book:")).count(),
+        3,
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys.iter()
+            .filter(|key| key.contains(":book-relations:"))
+            .count(),
+        3,
+        "{keys:?}"
+    );
+    let mut redis = redis_connection().await;
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 300, "ttl {ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalidation_makes_the_next_read_see_the_database() {
+    let app = TestApp::new().await;
+    let book = nodes(&app.data(CATALOG, json!({"first": 1})).await).remove(0);
+    let id = bookstore::graphql::ids::decode(book["id"].as_str().unwrap())
+        .unwrap()
+        .1;
+    app.sql(&format!(
+        "UPDATE books SET title = 'Renamed' WHERE id = {id}"
+    ))
+    .await;
+    // Without invalidation the cache still answers (this is what the TTL bounds).
+    let stale = app.data(BOOK, json!({"id": book["id"]})).await;
+    assert_eq!(stale["book"]["title"], book["title"]);
+
+    app.cache.invalidate(&[(Kind::Book, id)]).await;
+    let (fresh, statements) = app.data_counting(BOOK, json!({"id": book["id"]})).await;
+    assert_eq!(fresh["book"]["title"], "Renamed");
+    assert_eq!(statements, 1, "only the invalidated entry is reloaded");
+    let key = app.cache.key(Kind::Book, id);
+    assert!(app.cache_keys().await.contains(&key), "and cached again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undecodable_entry_is_a_miss_not_an_error() {
+    let app = TestApp::new().await;
+    let book = nodes(&app.data(CATALOG, json!({"first": 1})).await).remove(0);
+    let id = bookstore::graphql::ids::decode(book["id"].as_str().unwrap())
+        .unwrap()
+        .1;
+    let mut redis = redis_connection().await;
+    let _: () = redis::cmd("SET")
+        .arg(app.cache.key(Kind::Book, id))
+        .arg("{garbage")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let data = app.data(BOOK, json!({"id": book["id"]})).await;
+    assert_eq!(data["book"]["title"], book["title"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_redis_requests_succeed_from_postgres_promptly() {
+    // Port 1: nothing listens, connections are refused at once.
+    let app = TestApp::with_env(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (data, statements) = app.data_counting(CATALOG, json!({"first": 20})).await;
+        assert_eq!(nodes(&data).len(), 20);
+        assert!(statements <= 3, "{statements}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_that_never_answers_costs_at_most_the_timeout_then_is_bypassed() {
+    // A socket that accepts connections but never replies: the worst case.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let url = format!("redis://{address}");
+    let app = TestApp::with_env(&[
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_TIMEOUT_MS", "100"),
+        ("REDIS_BACKOFF_SECS", "60"),
+    ])
+    .await;
+    let started = Instant::now();
+    let data = app.data(CATALOG, json!({"first": 20})).await;
+    assert_eq!(nodes(&data).len(), 20);
+    let first = started.elapsed();
+    assert!(
+        first < Duration::from_secs(2),
+        "first request took {first:?}"
+    );
+    // During the back-off Redis is not even tried.
+    let started = Instant::now();
+    app.data(CATALOG, json!({"first": 20})).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real router against real Postgres and Redis, each
+//! test on its own database (see `support`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cache;
+mod catalog;
+mod http;
+mod migrations;
+mod schema;
+mod search;
+mod support;

@@ -2,16 +2,18 @@
 //! so tests can drive it with `oneshot`).
 //!
 //! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
-//! process is up), `/readyz` (Postgres answers; Redis reported, not required).
+//! process is up), `/readyz` (Postgres answers; Redis reported, not required),
+//! `/metrics` (request and SQL statement counters, Prometheus text).
 
 use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use diesel_async::RunQueryDsl;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -27,6 +29,9 @@ pub struct AppState {
     pub db: Db,
     pub cache: Cache,
     pub graphiql: bool,
+    pub max_aliases: usize,
+    /// GraphQL requests executed (for `/metrics`).
+    pub graphql_requests: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -52,6 +57,8 @@ impl AppState {
             db,
             cache,
             graphiql: config.graphiql,
+            max_aliases: config.max_aliases,
+            graphql_requests: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -64,6 +71,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -86,6 +94,7 @@ struct Readiness {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    use diesel_async::RunQueryDsl;
     let postgres_ok = async {
         let mut conn = state.db.primary().await.ok()?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
@@ -104,6 +113,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
         redis,
     };
     (status, Json(body)).into_response()
+}
+
+/// Prometheus text format: enough to see SQL statements per request.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP bookstore_graphql_requests_total GraphQL requests executed.\n\
+         # TYPE bookstore_graphql_requests_total counter\n\
+         bookstore_graphql_requests_total {}\n\
+         # HELP bookstore_sql_statements_total SQL statements sent to Postgres.\n\
+         # TYPE bookstore_sql_statements_total counter\n\
+         bookstore_sql_statements_total {}\n",
+        state.graphql_requests.load(Ordering::Relaxed),
+        state.db.statements_executed(),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// A panic is a bug: log it, answer a bare 500 without its message.

@@ -48,6 +48,24 @@ impl Kind {
     }
 }
 
+/// Something a write made stale, for [`Cache::invalidate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// One cached entity.
+    Entity(Kind, i64),
+    /// Every cached `totalCount` of the book listing (a write that adds,
+    /// archives, restores or re-prices a book, or changes whether it is in
+    /// stock, can change any of them).
+    BookCounts,
+}
+
+/// A cached listing count and the catalog generation it was looked up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountLookup {
+    pub generation: i64,
+    pub count: Option<i64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheStatus {
@@ -71,6 +89,15 @@ struct Inner {
     bypass_until: std::sync::Mutex<Option<Instant>>,
     /// Whether the outage has been logged (so it is logged once).
     down: AtomicBool,
+    /// Reads the counts' generation, then that generation's count, in Redis.
+    count_script: redis::Script,
+}
+
+fn count_script() -> redis::Script {
+    redis::Script::new(
+        "local generation = redis.call('GET', KEYS[1]) or '0' \
+         return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2])}",
+    )
 }
 
 impl Cache {
@@ -106,6 +133,7 @@ impl Cache {
                 backoff,
                 bypass_until: std::sync::Mutex::new(None),
                 down: AtomicBool::new(false),
+                count_script: count_script(),
             }),
         })
     }
@@ -121,6 +149,7 @@ impl Cache {
                 backoff: Duration::ZERO,
                 bypass_until: std::sync::Mutex::new(None),
                 down: AtomicBool::new(false),
+                count_script: count_script(),
             }),
         }
     }
@@ -181,19 +210,70 @@ impl Cache {
         Ok(found)
     }
 
-    /// Deletes the cached entries of the given entities. Every write that
-    /// changes a cached entity calls this after its transaction commits.
-    pub async fn invalidate(&self, entries: &[(Kind, i64)]) {
-        let keys: Vec<String> = entries
-            .iter()
-            .map(|(kind, id)| self.key(*kind, id))
-            .collect();
-        if keys.is_empty() {
+    /// Forgets what a write made stale: deletes the entities' keys and, for
+    /// [`Entry::BookCounts`], moves the counts to a new generation (one INCR
+    /// retires them all). Every write calls this after its transaction
+    /// commits, in one round trip.
+    pub async fn invalidate(&self, entries: &[Entry]) {
+        if entries.is_empty() {
             return;
         }
+        let mut pipe = redis::pipe();
+        for entry in entries {
+            match entry {
+                Entry::Entity(kind, id) => pipe.del(self.key(*kind, id)).ignore(),
+                Entry::BookCounts => pipe.incr(self.generation_key(), 1).ignore(),
+            };
+        }
+        self.run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
+            .await;
+    }
+
+    fn generation_key(&self) -> String {
+        format!(
+            "{}:v{CACHE_VERSION}:book-counts-generation",
+            self.inner.namespace
+        )
+    }
+
+    fn count_key(&self, generation: i64, filter: &str) -> String {
+        format!(
+            "{}:v{CACHE_VERSION}:book-count:{generation}:{filter}",
+            self.inner.namespace
+        )
+    }
+
+    /// The cached number of live books matching `filter` (a canonical text
+    /// of the filter), read with the current generation in one round trip.
+    /// `None` when the cache is off or unreachable.
+    pub async fn book_count(&self, filter: &str) -> Option<CountLookup> {
+        let script = &self.inner.count_script;
+        let prefix = format!("{}:v{CACHE_VERSION}:book-count:", self.inner.namespace);
+        let generation_key = self.generation_key();
+        let (generation, count): (i64, Option<i64>) = self
+            .run(|mut connection| async move {
+                script
+                    .key(generation_key)
+                    .arg(prefix)
+                    .arg(filter)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Some(CountLookup { generation, count })
+    }
+
+    /// Caches a count under the generation it was looked up in: if a write
+    /// moved the generation meanwhile, this (possibly stale) count is never read.
+    pub async fn store_book_count(&self, generation: i64, filter: &str, count: i64) {
+        let key = self.count_key(generation, filter);
+        let ttl = self.inner.ttl.as_secs().max(1);
         self.run(|mut connection| async move {
-            redis::cmd("DEL")
-                .arg(&keys)
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(count)
+                .arg("EX")
+                .arg(ttl)
                 .query_async::<()>(&mut connection)
                 .await
         })

@@ -79,6 +79,33 @@ pub struct BookFilter {
     pub format: Option<String>,
 }
 
+impl BookFilter {
+    /// A canonical text of the filter: equal filters give equal keys (the
+    /// listing's cached `totalCount` is stored under it).
+    pub fn cache_key(&self) -> String {
+        let search = self
+            .search
+            .as_deref()
+            .map(|text| text.trim().to_lowercase())
+            .unwrap_or_default();
+        format!(
+            "s={search}|g={}|c={}|min={}|max={}|stock={}|f={}",
+            self.genre_slug.as_deref().unwrap_or_default(),
+            self.contributor_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            self.min_price_cents
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            self.max_price_cents
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            self.in_stock.map(|b| b.to_string()).unwrap_or_default(),
+            self.format.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookOrder {
     Relevance,

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BookId, Loaders, RelationsOfBook};
 use super::pagination::{BookConnection, Page, PageArgs, page_complexity, split_extra};
+use crate::cache::Cache;
 use crate::db::{self, Db};
 use crate::error::Error;
 
@@ -341,22 +342,30 @@ impl BookQuery {
             Some(BookSort::PriceHighToLow) => db::books::BookOrder::PriceDescending,
             _ => db::books::BookOrder::Newest,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists() || page.needs_total();
+        let wants_total = ctx.look_ahead().field("totalCount").exists() || page.needs_total();
 
-        let (mut ids, total, window) = {
+        // The total is the costly part of a listing (it counts every match),
+        // so it is cached per filter; the page itself is always read fresh.
+        let cache = ctx.data_unchecked::<Cache>();
+        let count_key = filter.cache_key();
+        let cached_count = match wants_total {
+            true => cache.book_count(&count_key).await,
+            false => None,
+        };
+        let mut total = cached_count.and_then(|lookup| lookup.count);
+
+        let (mut ids, window) = {
             let mut conn = ctx
                 .data_unchecked::<Db>()
                 .replica()
                 .await
                 .map_err(Error::from)?;
-            let total = if page.needs_total() {
-                db::books::page_ids(&mut conn, &filter, order, 0, 1, true)
+            if page.needs_total() && total.is_none() {
+                total = db::books::page_ids(&mut conn, &filter, order, 0, 1, true)
                     .await
                     .map_err(Error::from)?
-                    .1
-            } else {
-                None
-            };
+                    .1;
+            }
             let window = page.window(total)?;
             // One extra row tells whether a next page exists.
             let (ids, page_total) = db::books::page_ids(
@@ -365,15 +374,23 @@ impl BookQuery {
                 order,
                 window.offset,
                 window.limit + 1,
-                with_total && total.is_none(),
+                wants_total && total.is_none(),
             )
             .await
             .map_err(Error::from)?;
-            (ids, total.or(page_total), window)
+            total = total.or(page_total);
+            (ids, window)
         };
+        if let (Some(lookup), Some(count)) = (cached_count, total)
+            && lookup.count.is_none()
+        {
+            cache
+                .store_book_count(lookup.generation, &count_key, count)
+                .await;
+        }
         let more = split_extra(&mut ids, window);
-        let books = load_books(ctx, &ids).await?;
-        prefetch_relations(ctx, &ids).await?;
+        let (books, ()) =
+            futures_util::try_join!(load_books(ctx, &ids), prefetch_relations(ctx, &ids))?;
         Ok(Page::new(books, window, total, more).into())
     }
 

@@ -76,8 +76,9 @@ impl Contributor {
         let end = usize::try_from(window.offset + window.limit)
             .unwrap_or(usize::MAX)
             .min(all.len());
-        let books = load_books(ctx, &all[start..end]).await?;
-        prefetch_relations(ctx, &all[start..end]).await?;
+        let page = &all[start..end];
+        let (books, ()) =
+            futures_util::try_join!(load_books(ctx, page), prefetch_relations(ctx, page))?;
         Ok(Page::new(books, window, Some(total), end < all.len()).into())
     }
 }

@@ -15,9 +15,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::limits::count_aliases;
 use super::loaders::loaders;
 use crate::app::AppState;
-use crate::error::set_code;
+use crate::error::{annotate, set_code};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -235,9 +236,34 @@ fn build_request(
     Ok(request)
 }
 
-async fn execute(state: &AppState, media: Media, request: Request) -> Response {
+async fn execute(state: &AppState, media: Media, mut request: Request) -> Response {
+    state
+        .graphql_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Parsed once here; async-graphql reuses the parsed document.
+    let aliases = match request.parsed_query() {
+        Ok(document) => count_aliases(document),
+        Err(mut error) => {
+            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            return respond(media, GraphQLResponse::from_errors(vec![error]));
+        }
+    };
+    if aliases > state.max_aliases {
+        let mut error = ServerError::new(
+            format!(
+                "the query uses {aliases} aliases; at most {} are allowed",
+                state.max_aliases
+            ),
+            None,
+        );
+        set_code(&mut error, "GRAPHQL_VALIDATION_FAILED");
+        return respond(media, GraphQLResponse::from_errors(vec![error]));
+    }
     let request = request.data(loaders(state.db.clone(), state.cache.clone()));
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    for error in &mut response.errors {
+        annotate(error);
+    }
     respond(media, response)
 }
 

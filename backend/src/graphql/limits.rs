@@ -1,74 +1,13 @@
-//! Request hygiene that async-graphql does not do itself: an alias limit
-//! (aliases multiply work past the depth and complexity limits), and an
-//! `extensions.code` on every error, including parse and validation errors.
+//! The alias limit, which async-graphql does not have: aliases multiply work
+//! past what the depth and complexity limits see. (Checked in the HTTP
+//! handler rather than in an async-graphql extension: any extension puts a
+//! hook around every field's resolution, which costs on every request.)
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, Response, ServerError, ServerResult};
-
-use crate::error::{annotate, set_code};
 
 /// Fragment spreads nested deeper than this are not followed when counting
 /// (validation rejects fragment cycles afterwards).
 const MAX_FRAGMENT_NESTING: usize = 32;
-
-pub struct Hygiene {
-    pub max_aliases: usize,
-}
-
-impl ExtensionFactory for Hygiene {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(HygieneExtension {
-            max_aliases: self.max_aliases,
-        })
-    }
-}
-
-struct HygieneExtension {
-    max_aliases: usize,
-}
-
-#[async_trait::async_trait]
-impl Extension for HygieneExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            annotate(error);
-        }
-        response
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let aliases = match request.parsed_query() {
-            Ok(document) => count_aliases(document),
-            Err(mut error) => {
-                set_code(&mut error, "GRAPHQL_PARSE_FAILED");
-                return Err(error);
-            }
-        };
-        if aliases > self.max_aliases {
-            let mut error = ServerError::new(
-                format!(
-                    "the query uses {aliases} aliases; at most {} are allowed",
-                    self.max_aliases
-                ),
-                None,
-            );
-            set_code(&mut error, "GRAPHQL_VALIDATION_FAILED");
-            return Err(error);
-        }
-        next.run(ctx, request).await
-    }
-}
 
 /// Aliased fields in the operations, following fragment spreads (so a
 /// fragment spread ten times counts ten times).

@@ -28,12 +28,12 @@ pub struct Query(
 
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// The limits a schema enforces (from [`Config`]).
+/// The limits a schema enforces (from [`Config`]; the alias limit is the
+/// HTTP handler's).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
-    pub max_aliases: usize,
     pub introspection: bool,
 }
 
@@ -42,7 +42,6 @@ impl From<&Config> for Limits {
         Self {
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
-            max_aliases: config.max_aliases,
             introspection: config.introspection,
         }
     }
@@ -60,10 +59,7 @@ pub fn build_schema(db: Db, cache: Cache, limits: &Limits) -> AppSchema {
         .data(cache)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_directives(10)
-        .extension(limits::Hygiene {
-            max_aliases: limits.max_aliases,
-        });
+        .limit_directives(10);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

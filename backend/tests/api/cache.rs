@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bookstore::cache::{CACHE_VERSION, Kind};
+use bookstore::cache::{CACHE_VERSION, Entry, Kind};
 use serde_json::json;
 
 use crate::catalog::{BOOK, CATALOG, nodes};
@@ -53,12 +53,41 @@ async fn invalidation_makes_the_next_read_see_the_database() {
     let stale = app.data(BOOK, json!({"id": book["id"]})).await;
     assert_eq!(stale["book"]["title"], book["title"]);
 
-    app.cache.invalidate(&[(Kind::Book, id)]).await;
+    app.cache.invalidate(&[Entry::Entity(Kind::Book, id)]).await;
     let (fresh, statements) = app.data_counting(BOOK, json!({"id": book["id"]})).await;
     assert_eq!(fresh["book"]["title"], "Renamed");
     assert_eq!(statements, 1, "only the invalidated entry is reloaded");
     let key = app.cache.key(Kind::Book, id);
     assert!(app.cache_keys().await.contains(&key), "and cached again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listing_counts_are_cached_per_filter_until_a_write_says_otherwise() {
+    let app = TestApp::new().await;
+    let count = |data: &serde_json::Value| data["books"]["totalCount"].as_i64().unwrap();
+    let poetry = json!({"first": 5, "filter": {"genre": "poetry"}});
+    let (cold, _) = app.data_counting(CATALOG, poetry.clone()).await;
+    let (warm, statements) = app.data_counting(CATALOG, poetry.clone()).await;
+    assert_eq!(count(&warm), count(&cold));
+    assert_eq!(statements, 1, "the warm listing runs only the page query");
+    // Another filter has its own count.
+    let all = app.data(CATALOG, json!({"first": 5})).await;
+    assert!(count(&all) > count(&cold));
+
+    // A new poetry book: after invalidation, the count follows.
+    app.sql(
+        "WITH b AS (INSERT INTO books (slug, isbn, title, format, price_cents, stock)
+                    VALUES ('new-verse', '9780141439518', 'New Verse', 'paperback', 999, 3) RETURNING id)
+         INSERT INTO book_genres SELECT b.id, g.id FROM b, genres g WHERE g.slug = 'poetry'",
+    )
+    .await;
+    assert_eq!(
+        count(&app.data(CATALOG, poetry.clone()).await),
+        count(&cold),
+        "cached until invalidated"
+    );
+    app.cache.invalidate(&[Entry::BookCounts]).await;
+    assert_eq!(count(&app.data(CATALOG, poetry).await), count(&cold) + 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

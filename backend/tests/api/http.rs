@@ -293,6 +293,21 @@ async fn health_and_readiness() {
         json!({"status": "ready", "postgres": "ok", "redis": "ok"})
     );
 
+    app.graphql("{ genres { name } }", json!({})).await;
+    let reply = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        reply.body.contains("bookstore_graphql_requests_total 1\n"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("bookstore_sql_statements_total "),
+        "{}",
+        reply.body
+    );
+
     let no_redis = TestApp::with_env(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
     let reply = no_redis
         .send(Request::get("/readyz").body(Body::empty()).unwrap())

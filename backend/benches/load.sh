@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Load benchmark of the catalog API on the synthetic 10,000-book catalog.
+#
+#   backend/benches/load.sh            # from the repository root
+#
+# Needs: Postgres and Redis (as for the tests), wrk (apt-get install wrk).
+# Builds the release binary, (re)creates the database `bookstore_bench`
+# seeded with 10,000 books / 2,000 contributors, starts the backend on
+# 127.0.0.1:8100, then runs wrk (32 connections, DURATION seconds each) for:
+#   catalog  books(first: 20) with contributors and genres, random pages
+#   book     book(id) with contributors and genres, random books
+# each three ways: no cache (Redis off: every request reaches Postgres),
+# cold-ish (Redis on, cache flushed just before), warm (the same run again).
+# Reports requests/s, p50/p99 latency, SQL statements per request (from
+# /metrics) and the backend's resident memory.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-8100}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+DB=bookstore_bench
+NAMESPACE=bench
+URL="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d)
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+cargo build --release --locked -p bookstore >&2
+BIN=target/release/bookstore
+
+if [ "${RESEED:-0}" = 1 ] || ! psql "$PGURL/$DB" -tAc 'SELECT count(*) FROM books' 2>/dev/null | grep -qx 10000; then
+  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >&2
+  DATABASE_URL="$PGURL/$DB" RUST_LOG=warn $BIN seed --synthetic 10000 --contributors 2000 >&2
+  psql "$PGURL/$DB" -qc 'VACUUM ANALYZE' >&2
+fi
+
+# Request bodies: 50 catalog pages (cursor = position before the page), 10,000 books.
+python3 - "$WORK" <<'PY'
+import base64, json, sys
+work = sys.argv[1]
+catalog = """query Catalog($after: String) { books(first: 20, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { id slug title isbn format inStock price { amountCents currency formatted }
+  credits { role contributor { id name slug } } genres { name slug } } } } }"""
+book = """query Book($id: ID!) { book(id: $id) { id slug title subtitle description isbn format publisher publicationDate
+  pageCount language stock inStock price { amountCents currency formatted }
+  credits { role contributor { id name slug } } genres { name slug } } }"""
+b64 = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+def lua(name, bodies):
+    with open(f"{work}/{name}.lua", "w") as out:
+        out.write("bodies = {\n")
+        for body in bodies:
+            out.write("  %s,\n" % json.dumps(json.dumps(body)))
+        out.write("}\n")
+        out.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        out.write('wrk.headers["Accept"] = "application/graphql-response+json"\n')
+        out.write("math.randomseed(2026)\n")
+        out.write("request = function()\n  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])\nend\n")
+lua("catalog", [{"query": catalog, "variables": {"after": None if page == 0 else b64(f"pos:{page * 20 - 1}")}} for page in range(50)])
+lua("book", [{"query": book, "variables": {"id": b64(f"Book:{n}")}} for n in range(1, 10001)])
+# One of each, to check they answer without errors before measuring.
+json.dump({"query": catalog, "variables": {"after": b64("pos:19")}}, open(f"{work}/catalog.json", "w"))
+json.dump({"query": book, "variables": {"id": b64("Book:1")}}, open(f"{work}/book.json", "w"))
+PY
+
+start_server() { # $1 = REDIS_URL ("" disables the cache)
+  if [ -n "$SERVER" ]; then kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; fi
+  DATABASE_URL="$PGURL/$DB" REDIS_URL="$1" CACHE_NAMESPACE=$NAMESPACE BIND_ADDR=127.0.0.1:$PORT \
+    DATABASE_POOL_SIZE=${POOL_SIZE:-16} RUST_LOG=warn $BIN serve >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 50); do curl -fs "$URL/healthz" >/dev/null && break; sleep 0.2; done
+  for scenario in catalog book; do
+    local reply
+    reply=$(curl -s "$URL/graphql" -H 'Content-Type: application/json' -d @"$WORK/$scenario.json")
+    if [[ "$reply" != '{"data":{'* ]] || [[ "$reply" == *'"errors"'* ]]; then
+      echo "the $scenario query failed: ${reply:0:300}" >&2; cat "$WORK/server.log" >&2; exit 1
+    fi
+  done
+}
+flush() { redis-cli --scan --pattern "$NAMESPACE:*" | xargs -r -n 500 redis-cli del >/dev/null; }
+counter() { curl -fs "$URL/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
+
+printf '| scenario | cache | req/s | p50 | p99 | SQL/request | non-2xx |\n|---|---|---|---|---|---|---|\n'
+run() { # $1 = scenario, $2 = cache state label
+  local requests0 statements0 out
+  requests0=$(counter bookstore_graphql_requests_total)
+  statements0=$(counter bookstore_sql_statements_total)
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/$1.lua" "$URL/graphql" 2>&1)
+  local requests=$(( $(counter bookstore_graphql_requests_total) - requests0 ))
+  local statements=$(( $(counter bookstore_sql_statements_total) - statements0 ))
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  errors=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$rps" "$p50" "$p99" \
+    "$(awk -v s="$statements" -v r="$requests" 'BEGIN { printf "%.2f", r ? s / r : 0 }')" "${errors:-0}"
+}
+
+start_server ""
+run catalog "none (Postgres only)"
+run book "none (Postgres only)"
+start_server "${REDIS_URL:-redis://127.0.0.1:6379}"
+for scenario in catalog book; do
+  flush
+  run $scenario "cold-ish (flushed)"
+  run $scenario "warm"
+done
+echo
+grep -E 'VmRSS|VmHWM' /proc/$SERVER/status | sed 's/^/backend /'

@@ -71,6 +71,9 @@ start_server() { # $1 = REDIS_URL ("" disables the cache)
     DATABASE_POOL_SIZE=${POOL_SIZE:-16} RUST_LOG=warn $BIN serve >"$WORK/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 50); do curl -fs "$URL/healthz" >/dev/null && break; sleep 0.2; done
+  if ! kill -0 "$SERVER" 2>/dev/null; then
+    echo "the backend exited (is port $PORT taken?):" >&2; cat "$WORK/server.log" >&2; exit 1
+  fi
   for scenario in catalog book; do
     local reply
     reply=$(curl -s "$URL/graphql" -H 'Content-Type: application/json' -d @"$WORK/$scenario.json")

@@ -1,8 +1,9 @@
 //! The catalog's book side: the `Book` type, its money and enums, and the
 //! `books` / `book` queries.
 
+use async_graphql::dataloader::Loader;
 use async_graphql::{
-    Context, Enum, ID, InputObject, Object, Result, Scalar, ScalarType, SimpleObject,
+    Context, Enum, ID, InputObject, Lookahead, Object, Result, Scalar, ScalarType, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -389,8 +390,7 @@ impl BookQuery {
                 .await;
         }
         let more = split_extra(&mut ids, window);
-        let (books, ()) =
-            futures_util::try_join!(load_books(ctx, &ids), prefetch_relations(ctx, &ids))?;
+        let books = load_books(ctx, &ids, &page_items(&ctx.look_ahead())).await?;
         Ok(Page::new(books, window, total, more).into())
     }
 
@@ -447,38 +447,44 @@ impl BookQuery {
     }
 }
 
-/// Loads the credits and genres of a page of books in one batch when the
-/// query asks for them: left to each book's fields, a slow moment between
-/// fields could split the batch in two.
-pub async fn prefetch_relations(ctx: &Context<'_>, ids: &[i64]) -> Result<()> {
-    let selection = ctx.look_ahead();
-    let wants = [
-        selection.field("nodes"),
-        selection.field("edges").field("node"),
-    ]
-    .iter()
-    .any(|book| {
-        ["credits", "contributors", "genres"]
-            .iter()
-            .any(|name| book.field(name).exists())
-    });
-    if wants {
-        ctx.data_unchecked::<Loaders>()
-            .load_many(ids.iter().copied().map(RelationsOfBook))
-            .await?;
+/// The selection of the items of a connection (`nodes`, else `edges.node`).
+pub fn page_items<'a>(connection: &Lookahead<'a>) -> Lookahead<'a> {
+    match connection.field("nodes").exists() {
+        true => connection.field("nodes"),
+        false => connection.field("edges").field("node"),
     }
-    Ok(())
 }
 
-/// Loads books through the loader, keeping the order of `ids` (ids that
-/// vanished in between are skipped).
-pub async fn load_books(ctx: &Context<'_>, ids: &[i64]) -> Result<Vec<Book>> {
-    let mut found = ctx
-        .data_unchecked::<Loaders>()
-        .load_many(ids.iter().copied().map(BookId))
-        .await?;
+/// Whether a selection of `Book` fields needs the book's relations.
+fn wants_relations(book: &Lookahead<'_>) -> bool {
+    ["credits", "contributors", "genres"]
+        .iter()
+        .any(|name| book.field(name).exists())
+}
+
+/// Loads books (in the order of `ids`; vanished ids are skipped) and, when
+/// `book` selects them, their relations: both read through Redis at once,
+/// straight from the loader, and fed into the request's loader cache, where
+/// each book's fields then find them. (Left to the fields, the relations
+/// would wait for a batch timer and a slow moment could split the batch.)
+pub async fn load_books(ctx: &Context<'_>, ids: &[i64], book: &Lookahead<'_>) -> Result<Vec<Book>> {
+    let loaders = ctx.data_unchecked::<Loaders>();
+    let loader = loaders.loader();
+    let book_keys: Vec<BookId> = ids.iter().copied().map(BookId).collect();
+    let relation_keys: Vec<RelationsOfBook> = match wants_relations(book) {
+        true => ids.iter().copied().map(RelationsOfBook).collect(),
+        false => Vec::new(),
+    };
+    let (mut books, relations) = futures_util::try_join!(
+        Loader::<BookId>::load(loader, &book_keys),
+        Loader::<RelationsOfBook>::load(loader, &relation_keys),
+    )?;
+    loaders.feed_many(relations).await;
+    loaders
+        .feed_many(books.iter().map(|(key, book)| (*key, book.clone())))
+        .await;
     Ok(ids
         .iter()
-        .filter_map(|id| found.remove(&BookId(*id)))
+        .filter_map(|id| books.remove(&BookId(*id)))
         .collect())
 }

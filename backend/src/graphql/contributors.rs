@@ -5,7 +5,7 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::books::{load_books, prefetch_relations};
+use super::books::{load_books, page_items};
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BooksOfContributor, ContributorId, Loaders};
 use super::pagination::{
@@ -76,9 +76,7 @@ impl Contributor {
         let end = usize::try_from(window.offset + window.limit)
             .unwrap_or(usize::MAX)
             .min(all.len());
-        let page = &all[start..end];
-        let (books, ()) =
-            futures_util::try_join!(load_books(ctx, page), prefetch_relations(ctx, page))?;
+        let books = load_books(ctx, &all[start..end], &page_items(&ctx.look_ahead())).await?;
         Ok(Page::new(books, window, Some(total), end < all.len()).into())
     }
 }

@@ -28,14 +28,23 @@ pub fn migration_versions() -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// Held while migrating, so backend instances starting together take turns.
+const MIGRATION_LOCK: i64 = 0x626f_6f6b_7374_6f72; // "bookstor"
+
 /// Runs the pending migrations on a blocking thread (diesel's migration
 /// harness is synchronous) and returns the versions it applied.
 pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
     with_migration_connection(database_url, |connection| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(connection)?;
         let applied = connection
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|error| anyhow::anyhow!("running migrations: {error}"))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
+            .map_err(|error| anyhow::anyhow!("running migrations: {error}"));
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .execute(connection)?;
+        applied
     })
     .await
 }

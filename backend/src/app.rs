@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use crate::cache::{Cache, CacheStatus};
 use crate::config::Config;
 use crate::db::Db;
+use crate::graphql::http::ParsedQueries;
 use crate::graphql::{self, AppSchema, Limits};
 
 #[derive(Clone)]
@@ -32,6 +33,7 @@ pub struct AppState {
     pub max_aliases: usize,
     /// GraphQL requests executed (for `/metrics`).
     pub graphql_requests: Arc<AtomicU64>,
+    pub parsed_queries: Arc<ParsedQueries>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             graphiql: config.graphiql,
             max_aliases: config.max_aliases,
             graphql_requests: Arc::new(AtomicU64::new(0)),
+            parsed_queries: Arc::new(ParsedQueries::new()),
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 /// Bump whenever the shape of a cached value changes: old entries are then
 /// simply never read again (and expire with their TTL).
-pub const CACHE_VERSION: u32 = 1;
+pub const CACHE_VERSION: u32 = 2;
 
 /// One kind of cached entity; the kind names the Redis key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

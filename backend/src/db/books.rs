@@ -32,7 +32,9 @@ pub struct Book {
     pub currency: String,
     pub stock: i32,
     pub archived: bool,
+    #[serde(with = "super::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "super::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -21,7 +21,9 @@ pub struct Contributor {
     pub bio: String,
     pub birth_year: Option<i32>,
     pub death_year: Option<i32>,
+    #[serde(with = "super::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "super::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -15,7 +15,9 @@ pub struct Genre {
     pub slug: String,
     pub name: String,
     pub description: String,
+    #[serde(with = "super::timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "super::timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -5,6 +5,7 @@ pub mod books;
 pub mod contributors;
 pub mod genres;
 mod pool;
+mod timestamp;
 #[rustfmt::skip]
 pub mod schema;
 

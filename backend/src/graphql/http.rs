@@ -6,7 +6,7 @@
 //! browser when enabled.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response as GraphQLResponse, ServerError, Value, Variables};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -240,12 +240,26 @@ async fn execute(state: &AppState, media: Media, mut request: Request) -> Respon
     state
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Parsed once here; async-graphql reuses the parsed document.
-    let aliases = match request.parsed_query() {
-        Ok(document) => count_aliases(document),
-        Err(mut error) => {
-            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
-            return respond(media, GraphQLResponse::from_errors(vec![error]));
+    // Parsed once here (or taken from the parsed-query cache); async-graphql
+    // reuses the parsed document.
+    let aliases = match state.parsed_queries.get(&request.query) {
+        Some((document, aliases)) => {
+            request.set_parsed_query(document);
+            aliases
+        }
+        None => {
+            let query = request.query.clone();
+            match request.parsed_query() {
+                Ok(document) => {
+                    let aliases = count_aliases(document);
+                    state.parsed_queries.insert(&query, document, aliases);
+                    aliases
+                }
+                Err(mut error) => {
+                    set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+                    return respond(media, GraphQLResponse::from_errors(vec![error]));
+                }
+            }
         }
     };
     if aliases > state.max_aliases {
@@ -331,4 +345,45 @@ fn not_acceptable() -> Response {
         StatusCode::NOT_ACCEPTABLE,
         "accept application/graphql-response+json or application/json",
     )
+}
+
+/// Recently parsed query documents by their text: clients send the same few
+/// queries over and over, and parsing is a visible share of a request.
+/// Bounded: when full it starts over.
+pub struct ParsedQueries {
+    documents: std::sync::Mutex<std::collections::HashMap<String, (ExecutableDocument, usize)>>,
+}
+
+impl ParsedQueries {
+    const CAPACITY: usize = 512;
+    /// Longer queries are parsed every time rather than kept.
+    const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+    pub fn new() -> Self {
+        Self {
+            documents: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn get(&self, query: &str) -> Option<(ExecutableDocument, usize)> {
+        self.documents.lock().ok()?.get(query).cloned()
+    }
+
+    fn insert(&self, query: &str, document: &ExecutableDocument, aliases: usize) {
+        if query.len() > Self::MAX_QUERY_BYTES {
+            return;
+        }
+        if let Ok(mut documents) = self.documents.lock() {
+            if documents.len() >= Self::CAPACITY {
+                documents.clear();
+            }
+            documents.insert(query.to_owned(), (document.clone(), aliases));
+        }
+    }
+}
+
+impl Default for ParsedQueries {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -10,8 +10,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BookId, Loaders, RelationsOfBook};
 use super::pagination::{BookConnection, Page, PageArgs, page_complexity, split_extra};
+use super::read_connection;
 use crate::cache::Cache;
-use crate::db::{self, Db};
+use crate::db;
 use crate::error::Error;
 
 pub use crate::db::books::Book;
@@ -356,11 +357,7 @@ impl BookQuery {
         let mut total = cached_count.and_then(|lookup| lookup.count);
 
         let (mut ids, window) = {
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .replica()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = read_connection(ctx).await?;
             if page.needs_total() && total.is_none() {
                 total = db::books::page_ids(&mut conn, &filter, order, 0, 1, true)
                     .await
@@ -407,11 +404,7 @@ impl BookQuery {
             (Some(id), None, None) => Some(decode_as(NodeType::Book, &id)?),
             (None, Some(isbn), None) => match db::books::normalize_isbn(&isbn) {
                 Some(isbn) => {
-                    let mut conn = ctx
-                        .data_unchecked::<Db>()
-                        .replica()
-                        .await
-                        .map_err(Error::from)?;
+                    let mut conn = read_connection(ctx).await?;
                     db::books::find_id_by_isbn(&mut conn, &isbn)
                         .await
                         .map_err(Error::from)?
@@ -421,11 +414,7 @@ impl BookQuery {
                 }
             },
             (None, None, Some(slug)) => {
-                let mut conn = ctx
-                    .data_unchecked::<Db>()
-                    .replica()
-                    .await
-                    .map_err(Error::from)?;
+                let mut conn = read_connection(ctx).await?;
                 db::books::find_id_by_slug(&mut conn, &slug)
                     .await
                     .map_err(Error::from)?

@@ -11,7 +11,8 @@ use super::loaders::{BooksOfContributor, ContributorId, Loaders};
 use super::pagination::{
     BookConnection, ContributorConnection, Page, PageArgs, page_complexity, split_extra,
 };
-use crate::db::{self, Db};
+use super::read_connection;
+use crate::db;
 use crate::error::Error;
 
 pub use crate::db::contributors::Contributor;
@@ -105,11 +106,7 @@ impl ContributorQuery {
         };
         let with_total = ctx.look_ahead().field("totalCount").exists() || page.needs_total();
         let (mut ids, total, window) = {
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .replica()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = read_connection(ctx).await?;
             let total = if page.needs_total() {
                 db::contributors::page_ids(&mut conn, search.as_deref(), 0, 0, true)
                     .await
@@ -152,11 +149,7 @@ impl ContributorQuery {
         let contributor_id = match (id, slug) {
             (Some(id), None) => Some(decode_as(NodeType::Contributor, &id)?),
             (None, Some(slug)) => {
-                let mut conn = ctx
-                    .data_unchecked::<Db>()
-                    .replica()
-                    .await
-                    .map_err(Error::from)?;
+                let mut conn = read_connection(ctx).await?;
                 db::contributors::find_id_by_slug(&mut conn, &slug)
                     .await
                     .map_err(Error::from)?

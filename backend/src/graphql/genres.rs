@@ -5,7 +5,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{GenreId, Loaders};
-use crate::db::{self, Db};
+use super::read_connection;
+use crate::db;
 use crate::error::Error;
 
 pub use crate::db::genres::Genre;
@@ -35,11 +36,7 @@ impl GenreQuery {
     /// Every genre, by name.
     #[graphql(complexity = "50 * child_complexity")]
     async fn genres(&self, ctx: &Context<'_>) -> Result<Vec<Genre>> {
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .replica()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = read_connection(ctx).await?;
         Ok(db::genres::all(&mut conn).await.map_err(Error::from)?)
     }
 
@@ -53,11 +50,7 @@ impl GenreQuery {
         let genre_id = match (id, slug) {
             (Some(id), None) => Some(decode_as(NodeType::Genre, &id)?),
             (None, Some(slug)) => {
-                let mut conn = ctx
-                    .data_unchecked::<Db>()
-                    .replica()
-                    .await
-                    .map_err(Error::from)?;
+                let mut conn = read_connection(ctx).await?;
                 db::genres::find_id_by_slug(&mut conn, &slug)
                     .await
                     .map_err(Error::from)?

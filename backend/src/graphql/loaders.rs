@@ -37,11 +37,11 @@ pub fn loaders(db: Db, cache: Cache) -> Loaders {
 }
 
 /// A key type: which cache kind it lives under and how its misses load.
-pub trait CatalogKey: Copy + Hash + Eq + fmt::Display + Send + Sync + 'static {
+pub trait CatalogKey:
+    From<i64> + Into<i64> + Copy + Hash + Eq + fmt::Display + Send + Sync + 'static
+{
     const KIND: Kind;
     type Value: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
-    fn id(self) -> i64;
-    fn from_id(id: i64) -> Self;
     fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
@@ -57,6 +57,18 @@ macro_rules! key {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(key: $name) -> Self {
+                key.0
             }
         }
     };
@@ -90,12 +102,6 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, T> {
 impl CatalogKey for BookId {
     const KIND: Kind = Kind::Book;
     type Value = Book;
-    fn id(self) -> i64 {
-        self.0
-    }
-    fn from_id(id: i64) -> Self {
-        Self(id)
-    }
     async fn query(conn: &mut AsyncPgConnection, ids: Vec<i64>) -> QueryResult<HashMap<i64, Book>> {
         Ok(by_id(db::books::find_by_ids(conn, &ids).await?, |book| {
             book.id
@@ -106,12 +112,6 @@ impl CatalogKey for BookId {
 impl CatalogKey for RelationsOfBook {
     const KIND: Kind = Kind::BookRelations;
     type Value = BookRelations;
-    fn id(self) -> i64 {
-        self.0
-    }
-    fn from_id(id: i64) -> Self {
-        Self(id)
-    }
     async fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
@@ -123,12 +123,6 @@ impl CatalogKey for RelationsOfBook {
 impl CatalogKey for ContributorId {
     const KIND: Kind = Kind::Contributor;
     type Value = Contributor;
-    fn id(self) -> i64 {
-        self.0
-    }
-    fn from_id(id: i64) -> Self {
-        Self(id)
-    }
     async fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
@@ -143,12 +137,6 @@ impl CatalogKey for ContributorId {
 impl CatalogKey for BooksOfContributor {
     const KIND: Kind = Kind::ContributorBooks;
     type Value = Vec<i64>;
-    fn id(self) -> i64 {
-        self.0
-    }
-    fn from_id(id: i64) -> Self {
-        Self(id)
-    }
     async fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
@@ -160,12 +148,6 @@ impl CatalogKey for BooksOfContributor {
 impl CatalogKey for GenreId {
     const KIND: Kind = Kind::Genre;
     type Value = Genre;
-    fn id(self) -> i64 {
-        self.0
-    }
-    fn from_id(id: i64) -> Self {
-        Self(id)
-    }
     async fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
@@ -184,12 +166,12 @@ impl<K: CatalogKey> Loader<K> for CatalogLoader {
         let loaded = self
             .cache
             .read_through(K::KIND, keys, |misses: Vec<K>| async move {
-                let ids: Vec<i64> = misses.iter().map(|key| key.id()).collect();
+                let ids: Vec<i64> = misses.iter().map(|key| (*key).into()).collect();
                 let mut conn = self.db.replica().await?;
                 let rows = K::query(&mut conn, ids).await?;
                 Ok::<_, Error>(
                     rows.into_iter()
-                        .map(|(id, value)| (K::from_id(id), value))
+                        .map(|(id, value)| (K::from(id), value))
                         .collect(),
                 )
             })

@@ -16,7 +16,8 @@ use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, Sche
 
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{self, Db};
+use crate::error::Error;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -64,6 +65,11 @@ pub fn build_schema(db: Db, cache: Cache, limits: &Limits) -> AppSchema {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
+}
+
+/// A connection for a resolver's catalog read (the replica when configured).
+pub async fn read_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Connection, Error> {
+    Ok(ctx.data_unchecked::<Db>().replica().await?)
 }
 
 /// The SDL that `bookstore export-schema` prints and `schema.graphql` holds.

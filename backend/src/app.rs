@@ -22,7 +22,7 @@ use crate::cache::{Cache, CacheStatus};
 use crate::config::Config;
 use crate::db::Db;
 use crate::graphql::http::ParsedQueries;
-use crate::graphql::{self, AppSchema, Limits};
+use crate::graphql::{self, AppSchema};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,6 +31,8 @@ pub struct AppState {
     pub cache: Cache,
     pub graphiql: bool,
     pub max_aliases: usize,
+    pub session_cookie: String,
+    pub client_ip_header: Option<String>,
     /// GraphQL requests executed (for `/metrics`).
     pub graphql_requests: Arc<AtomicU64>,
     pub parsed_queries: Arc<ParsedQueries>,
@@ -55,11 +57,13 @@ impl AppState {
 
     pub fn from_parts(db: Db, cache: Cache, config: &Config) -> Self {
         Self {
-            schema: graphql::build_schema(db.clone(), cache.clone(), &Limits::from(config)),
+            schema: graphql::build_schema(db.clone(), cache.clone(), config),
             db,
             cache,
             graphiql: config.graphiql,
             max_aliases: config.max_aliases,
+            session_cookie: config.session_cookie.clone(),
+            client_ip_header: config.client_ip_header.clone(),
             graphql_requests: Arc::new(AtomicU64::new(0)),
             parsed_queries: Arc::new(ParsedQueries::new()),
         }

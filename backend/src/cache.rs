@@ -36,6 +36,10 @@ pub enum Kind {
     Genre,
 }
 
+/// How long a session lookup is trusted from Redis before Postgres (the
+/// source of truth) is asked again.
+pub const SESSION_TTL: Duration = Duration::from_secs(60);
+
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
@@ -57,6 +61,8 @@ pub enum Entry {
     /// archives, restores or re-prices a book, or changes whether it is in
     /// stock, can change any of them).
     BookCounts,
+    /// A cached session, by the SHA-256 of its token.
+    Session([u8; 32]),
 }
 
 /// A cached listing count and the catalog generation it was looked up in.
@@ -223,10 +229,91 @@ impl Cache {
             match entry {
                 Entry::Entity(kind, id) => pipe.del(self.key(*kind, id)).ignore(),
                 Entry::BookCounts => pipe.incr(self.generation_key(), 1).ignore(),
+                Entry::Session(hash) => pipe.del(self.session_key(hash)).ignore(),
             };
         }
         self.run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
             .await;
+    }
+
+    fn session_key(&self, token_hash: &[u8; 32]) -> String {
+        let hex: String = token_hash
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("{}:v{CACHE_VERSION}:session:{hex}", self.inner.namespace)
+    }
+
+    /// A cached session lookup (see [`SESSION_TTL`]).
+    pub async fn session<T: DeserializeOwned>(&self, token_hash: &[u8; 32]) -> Option<T> {
+        let key = self.session_key(token_hash);
+        let bytes: Option<Vec<u8>> = self
+            .run(|mut connection| async move {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await
+            .flatten();
+        serde_json::from_slice(&bytes?).ok()
+    }
+
+    pub async fn store_session<T: Serialize>(
+        &self,
+        token_hash: &[u8; 32],
+        session: &T,
+        ttl: Duration,
+    ) {
+        let Ok(bytes) = serde_json::to_vec(session) else {
+            return;
+        };
+        let key = self.session_key(token_hash);
+        let ttl = ttl.as_secs().max(1);
+        self.run(|mut connection| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(bytes)
+                .arg("EX")
+                .arg(ttl)
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await;
+    }
+
+    /// Counts one more event under `name` in a window that starts at the
+    /// first event and lasts `window`; returns the count so far. `None` when
+    /// Redis is unavailable (callers decide whether to fail open).
+    pub async fn count_event(&self, name: &str, window: Duration) -> Option<i64> {
+        let key = format!("{}:v{CACHE_VERSION}:events:{name}", self.inner.namespace);
+        let window = window.as_secs().max(1);
+        let (count,): (i64,) = self
+            .run(|mut connection| async move {
+                redis::pipe()
+                    .incr(&key, 1)
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(window)
+                    .arg("NX")
+                    .ignore()
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await?;
+        Some(count)
+    }
+
+    /// Forgets the events counted under `name`.
+    pub async fn reset_events(&self, name: &str) {
+        let key = format!("{}:v{CACHE_VERSION}:events:{name}", self.inner.namespace);
+        self.run(|mut connection| async move {
+            redis::cmd("DEL")
+                .arg(&key)
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await;
     }
 
     fn generation_key(&self) -> String {

@@ -44,6 +44,25 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `REQUEST_TIMEOUT_SECS`: whole-request time limit (default 10).
     pub request_timeout: Duration,
+    /// `SESSION_IDLE_SECS`: a session unused this long ends (default 14 days).
+    pub session_idle: Duration,
+    /// `SESSION_MAX_AGE_SECS`: a session ends this long after sign-in, used or
+    /// not (default 30 days).
+    pub session_max_age: Duration,
+    /// `SESSION_COOKIE`: the cookie the storefront keeps the token in
+    /// (default `bookstore_session`); `Authorization: Bearer` also works.
+    pub session_cookie: String,
+    /// `LOGIN_MAX_ATTEMPTS_PER_ACCOUNT`: sign-in attempts per email per
+    /// window before `TOO_MANY_ATTEMPTS` (default 5; a success resets it).
+    pub login_attempts_per_account: i64,
+    /// `LOGIN_MAX_ATTEMPTS_PER_CLIENT`: sign-in attempts per client address
+    /// per window (default 30).
+    pub login_attempts_per_client: i64,
+    /// `LOGIN_THROTTLE_WINDOW_SECS` (default 900).
+    pub login_throttle_window: Duration,
+    /// `CLIENT_IP_HEADER`: behind a proxy, the header holding the client's
+    /// address (such as `X-Forwarded-For`, first entry); unset = the peer.
+    pub client_ip_header: Option<String>,
 }
 
 impl Config {
@@ -117,6 +136,28 @@ impl Config {
                 "REQUEST_TIMEOUT_SECS",
                 text("REQUEST_TIMEOUT_SECS", "10"),
             )?),
+            session_idle: Duration::from_secs(number(
+                "SESSION_IDLE_SECS",
+                text("SESSION_IDLE_SECS", "1209600"),
+            )?),
+            session_max_age: Duration::from_secs(number(
+                "SESSION_MAX_AGE_SECS",
+                text("SESSION_MAX_AGE_SECS", "2592000"),
+            )?),
+            session_cookie: text("SESSION_COOKIE", "bookstore_session"),
+            login_attempts_per_account: number(
+                "LOGIN_MAX_ATTEMPTS_PER_ACCOUNT",
+                text("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "5"),
+            )?,
+            login_attempts_per_client: number(
+                "LOGIN_MAX_ATTEMPTS_PER_CLIENT",
+                text("LOGIN_MAX_ATTEMPTS_PER_CLIENT", "30"),
+            )?,
+            login_throttle_window: Duration::from_secs(number(
+                "LOGIN_THROTTLE_WINDOW_SECS",
+                text("LOGIN_THROTTLE_WINDOW_SECS", "900"),
+            )?),
+            client_ip_header: get("CLIENT_IP_HEADER").filter(|name| !name.trim().is_empty()),
         })
     }
 }
@@ -163,6 +204,16 @@ impl fmt::Debug for Config {
             .field("max_aliases", &self.max_aliases)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout", &self.request_timeout)
+            .field("session_idle", &self.session_idle)
+            .field("session_max_age", &self.session_max_age)
+            .field("session_cookie", &self.session_cookie)
+            .field(
+                "login_attempts_per_account",
+                &self.login_attempts_per_account,
+            )
+            .field("login_attempts_per_client", &self.login_attempts_per_client)
+            .field("login_throttle_window", &self.login_throttle_window)
+            .field("client_ip_header", &self.client_ip_header)
             .finish()
     }
 }

@@ -18,6 +18,8 @@ pub enum Error {
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("too many sign-in attempts; try again in {} minutes", retry_after_secs.div_ceil(60))]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("internal error")]
     Database(#[from] diesel::result::Error),
     #[error("the service is temporarily unavailable, try again")]
@@ -35,6 +37,7 @@ impl Error {
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::Forbidden => "FORBIDDEN",
             Error::NotFound(_) => "NOT_FOUND",
+            Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Error::Pool(_) => "SERVICE_UNAVAILABLE",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }
@@ -46,6 +49,7 @@ impl Error {
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,6 +131,14 @@ mod tests {
             ),
             (Error::Forbidden, "not allowed", "FORBIDDEN", 403),
             (Error::NotFound("book"), "book not found", "NOT_FOUND", 404),
+            (
+                Error::TooManyAttempts {
+                    retry_after_secs: 900,
+                },
+                "too many sign-in attempts; try again in 15 minutes",
+                "TOO_MANY_ATTEMPTS",
+                429,
+            ),
             (
                 Error::Database(diesel::result::Error::NotFound),
                 "internal error",

@@ -1,7 +1,9 @@
 //! The bookstore backend: a GraphQL API over Postgres, with Redis-cached
 //! DataLoaders. `main.rs` only parses the command line and calls in here.
 
+pub mod accounts;
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
@@ -31,7 +33,8 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         .await
         .with_context(|| format!("binding {}", config.bind_addr))?;
     tracing::info!(address = %config.bind_addr, "bookstore backend listening (GraphiQL at /graphql)");
-    axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down");

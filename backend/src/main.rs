@@ -34,6 +34,15 @@ enum Command {
         #[arg(long, default_value_t = 2000, requires = "synthetic")]
         contributors: u32,
     },
+    /// Create a staff account (or make an existing account staff). The
+    /// password is asked for at the terminal, or read from the first line
+    /// of standard input: never from the command line.
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Staff")]
+        name: String,
+    },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     ExportSchema,
 }
@@ -67,6 +76,14 @@ async fn main() -> anyhow::Result<()> {
             };
             tracing::info!(%report, "seed");
             println!("{report}");
+            Ok(())
+        }
+        Command::CreateStaff { email, name } => {
+            let password = bookstore::accounts::read_password()?;
+            bookstore::db::run_migrations(&config.database_url).await?;
+            let db = bookstore::db::Db::new(&config.database_url, None, 1);
+            let message = bookstore::accounts::create_staff(&db, &email, &name, password).await?;
+            println!("{message}");
             Ok(())
         }
         Command::ExportSchema => Ok(()),

@@ -5,7 +5,9 @@ pub mod books;
 pub mod contributors;
 pub mod genres;
 mod pool;
+pub mod sessions;
 mod timestamp;
+pub mod users;
 #[rustfmt::skip]
 pub mod schema;
 

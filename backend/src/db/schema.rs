@@ -73,10 +73,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Int8,
+        token_hash -> Bytea,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(book_contributors -> books (book_id));
 diesel::joinable!(book_contributors -> contributors (contributor_id));
 diesel::joinable!(book_genres -> books (book_id));
 diesel::joinable!(book_genres -> genres (genre_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     book_contributors,
@@ -84,4 +109,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     books,
     contributors,
     genres,
+    sessions,
+    users,
 );

@@ -10,7 +10,10 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response as GraphQLResponse, ServerError, Value, Variables};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::limits::count_aliases;
 use super::loaders::loaders;
 use crate::app::AppState;
+use crate::auth::RequestAuth;
 use crate::error::{annotate, set_code};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -93,6 +97,7 @@ struct PostBody {
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(params)) = params else {
@@ -163,13 +168,15 @@ pub async fn get(
             return respond(media, GraphQLResponse::from_errors(vec![error]));
         }
     }
-    execute(&state, media, request).await
+    let auth = request_auth(&state, &headers, peer);
+    execute(&state, media, request, auth).await
 }
 
 /// `POST /graphql` with a JSON body.
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(media) = Media::negotiate(&headers) else {
@@ -210,7 +217,10 @@ pub async fn post(
         return plain_error(StatusCode::BAD_REQUEST, "`query` is required");
     };
     match build_request(query, body.variables, body.operation_name) {
-        Ok(request) => execute(&state, media, request).await,
+        Ok(request) => {
+            let auth = request_auth(&state, &headers, peer);
+            execute(&state, media, request, auth).await
+        }
         Err(message) => plain_error(StatusCode::BAD_REQUEST, message),
     }
 }
@@ -236,7 +246,50 @@ fn build_request(
     Ok(request)
 }
 
-async fn execute(state: &AppState, media: Media, mut request: Request) -> Response {
+/// Who is asking: the session token (`Authorization: Bearer`, else the
+/// session cookie), the user agent and the client's address.
+fn request_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> RequestAuth {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let bearer = header(header::AUTHORIZATION.as_str())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned());
+    let cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == state.session_cookie)
+            .map(|(_, token)| token.trim().to_owned())
+    };
+    let forwarded = state
+        .client_ip_header
+        .as_deref()
+        .and_then(header)
+        .and_then(|value| value.split(',').next())
+        .map(|address| address.trim().to_owned())
+        .filter(|address| !address.is_empty());
+    let client_address = forwarded
+        .or_else(|| peer.map(|Extension(ConnectInfo(address))| address.ip().to_string()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    RequestAuth::new(
+        bearer.or_else(cookie),
+        header(header::USER_AGENT.as_str()).map(str::to_owned),
+        client_address,
+    )
+}
+
+async fn execute(
+    state: &AppState,
+    media: Media,
+    mut request: Request,
+    auth: RequestAuth,
+) -> Response {
     state
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -273,7 +326,9 @@ async fn execute(state: &AppState, media: Media, mut request: Request) -> Respon
         set_code(&mut error, "GRAPHQL_VALIDATION_FAILED");
         return respond(media, GraphQLResponse::from_errors(vec![error]));
     }
-    let request = request.data(loaders(state.db.clone(), state.cache.clone()));
+    let request = request
+        .data(loaders(state.db.clone(), state.cache.clone()))
+        .data(auth);
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {
         annotate(error);

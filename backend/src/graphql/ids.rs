@@ -11,6 +11,7 @@ pub enum NodeType {
     Book,
     Contributor,
     Genre,
+    User,
 }
 
 impl NodeType {
@@ -19,6 +20,7 @@ impl NodeType {
             NodeType::Book => "Book",
             NodeType::Contributor => "Contributor",
             NodeType::Genre => "Genre",
+            NodeType::User => "User",
         }
     }
 }
@@ -31,9 +33,14 @@ pub fn global_id(node_type: NodeType, id: i64) -> ID {
 pub fn decode(id: &str) -> Option<(NodeType, i64)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
     let (name, number) = text.split_once(':')?;
-    let node_type = [NodeType::Book, NodeType::Contributor, NodeType::Genre]
-        .into_iter()
-        .find(|node_type| node_type.name() == name)?;
+    let node_type = [
+        NodeType::Book,
+        NodeType::Contributor,
+        NodeType::Genre,
+        NodeType::User,
+    ]
+    .into_iter()
+    .find(|node_type| node_type.name() == name)?;
     Some((node_type, number.parse().ok()?))
 }
 

@@ -2,6 +2,7 @@
 //! domain, and `build_schema`, the one place that wires limits, extensions
 //! and shared data.
 
+pub mod accounts;
 pub mod books;
 pub mod contributors;
 pub mod genres;
@@ -11,9 +12,11 @@ pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
+pub mod user_errors;
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
+use crate::auth::{Sessions, Throttle};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -25,9 +28,13 @@ pub struct Query(
     contributors::ContributorQuery,
     genres::GenreQuery,
     node::NodeQuery,
+    accounts::AccountQuery,
 );
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(accounts::AccountMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The limits a schema enforces (from [`Config`]; the alias limit is the
 /// HTTP handler's).
@@ -48,14 +55,17 @@ impl From<&Config> for Limits {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The served schema. Per-request data (the DataLoaders) is added by the
 /// HTTP handler.
-pub fn build_schema(db: Db, cache: Cache, limits: &Limits) -> AppSchema {
+pub fn build_schema(db: Db, cache: Cache, config: &Config) -> AppSchema {
+    let limits = Limits::from(config);
     let mut builder = builder()
+        .data(Sessions::new(db.clone(), cache.clone(), config))
+        .data(Throttle::new(cache.clone(), config))
         .data(db)
         .data(cache)
         .limit_depth(limits.max_depth)

@@ -30,7 +30,8 @@ impl NodeQuery {
                 .await?
                 .map(Node::Contributor),
             Some((NodeType::Genre, id)) => loaders.load_one(GenreId(id)).await?.map(Node::Genre),
-            None => None,
+            // Users are not public: `viewer` is the way to one's own.
+            Some((NodeType::User, _)) | None => None,
         })
     }
 }

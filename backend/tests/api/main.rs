@@ -2,6 +2,8 @@
 //! test on its own database (see `support`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
+mod admin;
 mod cache;
 mod catalog;
 mod http;

@@ -320,6 +320,60 @@ impl TestApp {
         .await
     }
 
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Reply {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.send(
+            Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/graphql-response+json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Like [`TestApp::data`], signed in with `token`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let reply = self.graphql_as(token, query, variables).await;
+        let body = reply.json();
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Registers a customer and returns their session token.
+    pub async fn customer_token(&self, email: &str) -> String {
+        let data = self
+            .data(
+                "mutation($input: RegisterInput!) { register(input: $input) { token userErrors { message } } }",
+                json!({"input": {"email": email, "name": "Test Customer", "password": "correct horse battery"}}),
+            )
+            .await;
+        data["register"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("registration failed: {data}"))
+            .to_owned()
+    }
+
+    /// Creates a staff account (as `bookstore create-staff` does), signs it
+    /// in and returns its session token.
+    pub async fn staff_token(&self, email: &str) -> String {
+        bookstore::accounts::create_staff(&self.db, email, "Test Staff", "staff password 1".to_owned())
+            .await
+            .expect("create staff");
+        let data = self
+            .data(
+                "mutation($input: LoginInput!) { login(input: $input) { token userErrors { message } } }",
+                json!({"input": {"email": email, "password": "staff password 1"}}),
+            )
+            .await;
+        data["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("staff sign-in failed: {data}"))
+            .to_owned()
+    }
+
     /// Runs a query that must succeed and returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let reply = self.graphql(query, variables).await;

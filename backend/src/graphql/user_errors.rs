@@ -1,0 +1,42 @@
+//! Expected failures of a mutation (a taken email, a wrong password, stock
+//! that would go negative): returned in the payload's `userErrors`, with the
+//! input field they concern, rather than as GraphQL errors.
+
+use async_graphql::{Enum, SimpleObject};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// The value is malformed or out of range.
+    Invalid,
+    /// The value must be unique and is already in use.
+    Taken,
+    /// The email and password do not match an account.
+    InvalidCredentials,
+    /// What the input refers to does not exist.
+    NotFound,
+    /// The change would take stock below zero.
+    InsufficientStock,
+}
+
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct UserError {
+    /// The path to the input field, such as `["input", "email"]`; empty when
+    /// the error concerns the whole input.
+    pub field: Vec<String>,
+    pub message: String,
+    pub code: UserErrorCode,
+}
+
+impl UserError {
+    pub fn new(field: &[&str], code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.iter().map(|part| (*part).to_owned()).collect(),
+            message: message.into(),
+            code,
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(&["input", field], UserErrorCode::Invalid, message)
+    }
+}

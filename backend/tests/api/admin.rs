@@ -1,0 +1,1 @@
+//! Staff inventory API tests (see graphql/admin.rs).

@@ -359,9 +359,14 @@ impl TestApp {
     /// Creates a staff account (as `bookstore create-staff` does), signs it
     /// in and returns its session token.
     pub async fn staff_token(&self, email: &str) -> String {
-        bookstore::accounts::create_staff(&self.db, email, "Test Staff", "staff password 1".to_owned())
-            .await
-            .expect("create staff");
+        bookstore::accounts::create_staff(
+            &self.db,
+            email,
+            "Test Staff",
+            "staff password 1".to_owned(),
+        )
+        .await
+        .expect("create staff");
         let data = self
             .data(
                 "mutation($input: LoginInput!) { login(input: $input) { token userErrors { message } } }",

@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 
 use crate::auth;
+use crate::cache::{Cache, Entry};
 use crate::db::{self, Db};
 
 /// The new password: asked twice at a terminal (not echoed), else the first
@@ -27,6 +28,7 @@ pub fn read_password() -> anyhow::Result<String> {
 
 pub async fn create_staff(
     db: &Db,
+    cache: &Cache,
     email: &str,
     name: &str,
     password: String,

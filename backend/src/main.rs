@@ -81,8 +81,10 @@ async fn main() -> anyhow::Result<()> {
         Command::CreateStaff { email, name } => {
             let password = bookstore::accounts::read_password()?;
             bookstore::db::run_migrations(&config.database_url).await?;
-            let db = bookstore::db::Db::new(&config.database_url, None, 1);
-            let message = bookstore::accounts::create_staff(&db, &email, &name, password).await?;
+            let state = bookstore::app::AppState::new(&config)?;
+            let message =
+                bookstore::accounts::create_staff(&state.db, &state.cache, &email, &name, password)
+                    .await?;
             println!("{message}");
             Ok(())
         }

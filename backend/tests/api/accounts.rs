@@ -549,3 +549,68 @@ fn no_password_or_hash_is_in_the_api() {
     );
     assert!(!sdl.contains("passwordHash"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_staff_reads_the_password_from_stdin_never_argv() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let app = TestApp::new().await;
+    let run = |password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bookstore"))
+            .args([
+                "create-staff",
+                "--email",
+                "boss@example.com",
+                "--name",
+                "The Boss",
+            ])
+            .env("DATABASE_URL", &app.database.url)
+            .env(
+                "REDIS_URL",
+                &app.config.redis_url.clone().unwrap_or_default(),
+            )
+            .env("CACHE_NAMESPACE", &app.config.cache_namespace)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = run("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+
+    let created = run("boss password 1");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let login = app
+        .data(LOGIN, login_input("boss@example.com", "boss password 1"))
+        .await;
+    assert_eq!(login["login"]["user"]["role"], "STAFF");
+    let token = login["login"]["token"].as_str().unwrap().to_owned();
+
+    // Again: a new password, and the old sessions end.
+    let again = run("boss password 2");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("is now staff"));
+    assert_eq!(
+        app.data_as(&token, VIEWER, json!({})).await["viewer"],
+        Value::Null
+    );
+    let argv = Command::new(env!("CARGO_BIN_EXE_bookstore"))
+        .args(["create-staff", "--help"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&argv.stdout).contains("--password"));
+}

@@ -361,6 +361,7 @@ impl TestApp {
     pub async fn staff_token(&self, email: &str) -> String {
         bookstore::accounts::create_staff(
             &self.db,
+            &self.cache,
             email,
             "Test Staff",
             "staff password 1".to_owned(),

@@ -41,10 +41,16 @@ pub async fn create_staff(
     let hash = auth::hash_password(password).await?;
     let mut conn = db.primary().await.context("connecting to Postgres")?;
     let (user, created) = db::users::upsert_staff(&mut conn, email, name.trim(), &hash).await?;
-    // Sessions started under the old role or password end now.
-    let ended = db::sessions::delete_others(&mut conn, user.id, None)
-        .await?
-        .len();
+    // Sessions started under the old role or password end now, cached
+    // lookups included.
+    let ended = db::sessions::delete_others(&mut conn, user.id, None).await?;
+    let entries: Vec<Entry> = ended
+        .iter()
+        .filter_map(|hash| <[u8; 32]>::try_from(hash.as_slice()).ok())
+        .map(Entry::Session)
+        .collect();
+    cache.invalidate(&entries).await;
+    let ended = ended.len();
     Ok(if created {
         format!("created staff account {}", user.email)
     } else {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod payments;
 pub mod seed;
 pub mod telemetry;
 

@@ -2,8 +2,10 @@
 //! queries per table group. Nothing here knows about GraphQL or Redis.
 
 pub mod books;
+pub mod carts;
 pub mod contributors;
 pub mod genres;
+pub mod orders;
 mod pool;
 pub mod sessions;
 mod timestamp;

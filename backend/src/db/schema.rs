@@ -7,6 +7,21 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    addresses (id) {
+        id -> Int8,
+        name -> Text,
+        line1 -> Text,
+        line2 -> Nullable<Text>,
+        city -> Text,
+        region -> Nullable<Text>,
+        postal_code -> Text,
+        country -> Text,
+        phone -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     book_contributors (book_id, contributor_id, role) {
         book_id -> Int8,
         contributor_id -> Int8,
@@ -49,6 +64,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    cart_lines (cart_id, book_id) {
+        cart_id -> Int8,
+        book_id -> Int8,
+        quantity -> Int4,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> Int8,
+        token -> Text,
+        user_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        checked_out_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     contributors (id) {
         id -> Int8,
         slug -> Text,
@@ -74,6 +109,63 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        order_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, position) {
+        order_id -> Int8,
+        position -> Int2,
+        book_id -> Nullable<Int8>,
+        title -> Text,
+        isbn -> Text,
+        unit_price_cents -> Int4,
+        quantity -> Int4,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Int8,
+        number -> Text,
+        user_id -> Nullable<Int8>,
+        email -> Text,
+        status -> Text,
+        currency -> Text,
+        subtotal_cents -> Int4,
+        shipping_cents -> Int4,
+        total_cents -> Int4,
+        shipping_method -> Text,
+        shipping_address_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Int8,
+        order_id -> Int8,
+        provider -> Text,
+        reference -> Nullable<Text>,
+        amount_cents -> Int4,
+        currency -> Text,
+        status -> Text,
+        card_last4 -> Nullable<Text>,
+        message -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         token_hash -> Bytea,
@@ -82,6 +174,16 @@ diesel::table! {
         last_seen_at -> Timestamptz,
         expires_at -> Timestamptz,
         user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    shipments (order_id) {
+        order_id -> Int8,
+        carrier -> Text,
+        tracking_number -> Text,
+        shipped_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -101,14 +203,32 @@ diesel::joinable!(book_contributors -> books (book_id));
 diesel::joinable!(book_contributors -> contributors (contributor_id));
 diesel::joinable!(book_genres -> books (book_id));
 diesel::joinable!(book_genres -> genres (genre_id));
+diesel::joinable!(cart_lines -> books (book_id));
+diesel::joinable!(cart_lines -> carts (cart_id));
+diesel::joinable!(carts -> users (user_id));
+diesel::joinable!(idempotency_keys -> orders (order_id));
+diesel::joinable!(order_lines -> books (book_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(orders -> addresses (shipping_address_id));
+diesel::joinable!(orders -> users (user_id));
+diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(shipments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    addresses,
     book_contributors,
     book_genres,
     books,
+    cart_lines,
+    carts,
     contributors,
     genres,
+    idempotency_keys,
+    order_lines,
+    orders,
+    payments,
     sessions,
+    shipments,
     users,
 );

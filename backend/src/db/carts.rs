@@ -1,0 +1,167 @@
+//! Cart queries. A cart's token is its public id; a cart with a user is
+//! that user's alone. Lines hold book and quantity only: prices always come
+//! from the books.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::schema::{cart_lines, carts};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = carts)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct Cart {
+    pub id: i64,
+    pub token: String,
+    pub user_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub checked_out_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = cart_lines)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct CartLine {
+    pub book_id: i64,
+    pub quantity: i32,
+}
+
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    user_id: Option<i64>,
+) -> QueryResult<Cart> {
+    diesel::insert_into(carts::table)
+        .values((carts::token.eq(token), carts::user_id.eq(user_id)))
+        .returning(Cart::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// An open cart by its token.
+pub async fn find_open(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::token.eq(token))
+        .filter(carts::checked_out_at.is_null())
+        .select(Cart::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_open_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::user_id.eq(user_id))
+        .filter(carts::checked_out_at.is_null())
+        .select(Cart::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The user's open cart, created (with `token`) when they have none.
+pub async fn open_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    token: &str,
+) -> QueryResult<Cart> {
+    if let Some(cart) = find_open_for_user(conn, user_id).await? {
+        return Ok(cart);
+    }
+    // Two requests may race to create it: the partial unique index keeps one.
+    let inserted = diesel::sql_query(
+        "INSERT INTO carts (token, user_id) VALUES ($1, $2)
+         ON CONFLICT (user_id) WHERE user_id IS NOT NULL AND checked_out_at IS NULL DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(token)
+    .bind::<diesel::sql_types::BigInt, _>(user_id)
+    .execute(conn)
+    .await?;
+    let _ = inserted;
+    find_open_for_user(conn, user_id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+pub async fn lines(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<Vec<CartLine>> {
+    cart_lines::table
+        .filter(cart_lines::cart_id.eq(cart_id))
+        .order((cart_lines::added_at, cart_lines::book_id))
+        .select(CartLine::as_select())
+        .load(conn)
+        .await
+}
+
+/// Sets a line's quantity (adding the line if needed).
+pub async fn set_quantity(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    book_id: i64,
+    quantity: i32,
+) -> QueryResult<()> {
+    diesel::insert_into(cart_lines::table)
+        .values((
+            cart_lines::cart_id.eq(cart_id),
+            cart_lines::book_id.eq(book_id),
+            cart_lines::quantity.eq(quantity),
+        ))
+        .on_conflict((cart_lines::cart_id, cart_lines::book_id))
+        .do_update()
+        .set(cart_lines::quantity.eq(quantity))
+        .execute(conn)
+        .await?;
+    touch(conn, cart_id).await
+}
+
+pub async fn remove_line(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    book_id: i64,
+) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        cart_lines::table
+            .filter(cart_lines::cart_id.eq(cart_id))
+            .filter(cart_lines::book_id.eq(book_id)),
+    )
+    .execute(conn)
+    .await?;
+    touch(conn, cart_id).await?;
+    Ok(removed > 0)
+}
+
+async fn touch(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<()> {
+    diesel::update(carts::table.find(cart_id))
+        .set(carts::updated_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces `into`'s lines with `merged` and closes the guest cart `from`,
+/// in one transaction.
+pub async fn merge(
+    conn: &mut AsyncPgConnection,
+    from: i64,
+    into: i64,
+    merged: &[CartLine],
+) -> QueryResult<()> {
+    conn.transaction(async |conn| {
+        for line in merged {
+            set_quantity(conn, into, line.book_id, line.quantity).await?;
+        }
+        diesel::delete(cart_lines::table.filter(cart_lines::cart_id.eq(from)))
+            .execute(conn)
+            .await?;
+        diesel::update(carts::table.find(from))
+            .set(carts::checked_out_at.eq(Utc::now()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,9 @@
+DROP TABLE idempotency_keys;
+DROP TABLE shipments;
+DROP TABLE payments;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP SEQUENCE order_numbers;
+DROP TABLE addresses;
+DROP TABLE cart_lines;
+DROP TABLE carts;

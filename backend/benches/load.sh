@@ -12,7 +12,9 @@
 # each three ways: no cache (Redis off: every request reaches Postgres),
 # cold-ish (Redis on, cache flushed just before), warm (the same run again).
 # Reports requests/s, p50/p99 latency, SQL statements per request (from
-# /metrics) and the backend's resident memory.
+# /metrics) and the backend's resident memory. Then checkouts: orders per
+# second and checkout p99 (backend/benches/checkout.rs), after giving every
+# book plenty of stock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -113,3 +115,13 @@ for scenario in catalog book; do
 done
 echo
 grep -E 'VmRSS|VmHWM' /proc/$SERVER/status | sed 's/^/backend /'
+
+# Checkouts: every book gets plenty of stock (the catalog runs are done).
+psql "$PGURL/$DB" -qc 'UPDATE books SET stock = 1000000' >&2
+flush
+requests0=$(counter bookstore_graphql_requests_total)
+statements0=$(counter bookstore_sql_statements_total)
+BENCH_URL="$URL/graphql" CONNECTIONS=$CONNECTIONS CHECKOUTS=${CHECKOUTS:-3000} \
+  cargo bench --quiet --locked -p bookstore --bench checkout 2>/dev/null | grep '^checkouts'
+echo "SQL statements per GraphQL request in the checkout run (addToCart + checkout): $(awk -v s="$(( $(counter bookstore_sql_statements_total) - statements0 ))" -v r="$(( $(counter bookstore_graphql_requests_total) - requests0 ))" 'BEGIN { printf "%.1f", s / r }')"
+grep -E 'VmRSS|VmHWM' /proc/$SERVER/status | sed 's/^/backend after checkouts /'

@@ -57,7 +57,12 @@ impl AppState {
 
     pub fn from_parts(db: Db, cache: Cache, config: &Config) -> Self {
         Self {
-            schema: graphql::build_schema(db.clone(), cache.clone(), config),
+            schema: graphql::build_schema(
+                db.clone(),
+                cache.clone(),
+                Arc::new(crate::payments::TestGateway),
+                config,
+            ),
             db,
             cache,
             graphiql: config.graphiql,

@@ -1,17 +1,19 @@
 //! Book queries: rows by id, lookups by slug/ISBN, the filtered and ranked
-//! catalog page, and each book's contributors and genres in one statement.
+//! catalog page, and each book's contributors and genres in one statement;
+//! and the staff's book writes (create, update, archive, stock), each one
+//! transaction that also reports who was credited, for cache invalidation.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::contributors::Contributor;
-use super::genres::Genre;
-use super::schema::books;
+use super::contributors::{self, Contributor, NewCredit};
+use super::genres::{self, Genre, NewBookGenre};
+use super::schema::{book_contributors, book_genres, books};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = books)]
@@ -55,6 +57,84 @@ pub struct NewBook {
     pub currency: String,
     pub stock: i32,
 }
+
+/// A patch of a book's own columns: `None` leaves a column alone, and for
+/// nullable columns `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = books)]
+pub struct BookChanges {
+    pub slug: Option<String>,
+    pub isbn: Option<String>,
+    pub title: Option<String>,
+    pub subtitle: Option<Option<String>>,
+    pub description: Option<String>,
+    pub format: Option<String>,
+    pub publisher: Option<Option<String>>,
+    pub publication_date: Option<Option<NaiveDate>>,
+    pub language: Option<String>,
+    pub page_count: Option<Option<i32>>,
+    pub price_cents: Option<i32>,
+    pub currency: Option<String>,
+}
+
+impl BookChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// One credit of a book being written; the list's order is the credit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookCredit {
+    pub contributor_id: i64,
+    pub role: String,
+}
+
+/// What to do when a new row's slug is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlugPolicy {
+    /// The slug was asked for: refuse it.
+    Exact,
+    /// The slug was derived from a name: use the first free of `slug-2`,
+    /// `slug-3`, ...
+    SuffixIfTaken,
+}
+
+/// Why a book write was refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookRejection {
+    NotFound,
+    SlugTaken,
+    IsbnTaken,
+    /// Credited contributors or genres that do not exist.
+    Unknown {
+        contributor_ids: Vec<i64>,
+        genre_ids: Vec<i64>,
+    },
+}
+
+/// A committed book write.
+#[derive(Debug, Clone)]
+pub struct BookWrite {
+    pub book: Book,
+    /// Everyone credited on the book before or after the write (their book
+    /// lists may have changed).
+    pub contributor_ids: Vec<i64>,
+}
+
+/// Why [`adjust_stock`] changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockRejection {
+    NotFound,
+    /// The stock would have gone below zero.
+    Insufficient,
+    /// The stock would have exceeded what the column holds.
+    Overflow,
+}
+
+/// A derived slug is retried this often when concurrent writers keep
+/// taking the free one first.
+const SLUG_ATTEMPTS: usize = 5;
 
 /// A book's contributors (with their role, in credit order) and genres.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -340,6 +420,320 @@ pub fn isbn13_is_valid(isbn: &str) -> bool {
         && isbn13_check_digit(isbn) == char::from(isbn.as_bytes()[12])
 }
 
+/// Why a write transaction stopped: a rejection to report, or a failure.
+enum Abort {
+    Rejected(BookRejection),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(error: diesel::result::Error) -> Self {
+        Abort::Database(error)
+    }
+}
+
+impl From<BookRejection> for Abort {
+    fn from(rejection: BookRejection) -> Self {
+        Abort::Rejected(rejection)
+    }
+}
+
+/// A slug or ISBN that another book holds is the user's problem, reported
+/// as such; any other failure is ours.
+fn taken_or_failed(error: diesel::result::Error) -> Abort {
+    match unique_violation(&error) {
+        Some("books_slug_key") => Abort::Rejected(BookRejection::SlugTaken),
+        Some("books_isbn_key") => Abort::Rejected(BookRejection::IsbnTaken),
+        _ => Abort::Database(error),
+    }
+}
+
+fn finish<T>(outcome: Result<T, Abort>) -> QueryResult<Result<T, BookRejection>> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(Abort::Rejected(rejection)) => Ok(Err(rejection)),
+        Err(Abort::Database(error)) => Err(error),
+    }
+}
+
+/// The constraint a unique violation broke, if `error` is one.
+pub fn unique_violation(error: &diesel::result::Error) -> Option<&str> {
+    match error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => info.constraint_name(),
+        _ => None,
+    }
+}
+
+/// The first of `base`, `base-2`, `base-3`, ... that is not `taken` (the
+/// slugs equal to `base` or starting with `base-`).
+pub fn first_free_slug(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|slug| slug == base) {
+        return base.to_owned();
+    }
+    let suffixes: std::collections::HashSet<u64> = taken
+        .iter()
+        .filter_map(|slug| slug.strip_prefix(base)?.strip_prefix('-')?.parse().ok())
+        .collect();
+    let free = (2..).find(|n| !suffixes.contains(n)).unwrap_or(2);
+    format!("{base}-{free}")
+}
+
+/// The book slugs `slug` or `slug-*` (slugs hold no LIKE wildcards).
+async fn slugs_like(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Vec<String>> {
+    books::table
+        .filter(
+            books::slug
+                .eq(slug)
+                .or(books::slug.like(format!("{slug}-%"))),
+        )
+        .select(books::slug)
+        .load(conn)
+        .await
+}
+
+/// Refuses credits of contributors or genres that do not exist, before
+/// anything is written (the foreign keys would only name the first).
+async fn check_relations(
+    conn: &mut AsyncPgConnection,
+    credits: Option<&[BookCredit]>,
+    genre_ids: Option<&[i64]>,
+) -> Result<(), Abort> {
+    let contributor_ids: Vec<i64> = credits
+        .unwrap_or_default()
+        .iter()
+        .map(|credit| credit.contributor_id)
+        .collect();
+    let missing_contributors = contributors::missing_ids(conn, &contributor_ids).await?;
+    let missing_genres = genres::missing_ids(conn, genre_ids.unwrap_or_default()).await?;
+    if missing_contributors.is_empty() && missing_genres.is_empty() {
+        return Ok(());
+    }
+    Err(Abort::Rejected(BookRejection::Unknown {
+        contributor_ids: missing_contributors,
+        genre_ids: missing_genres,
+    }))
+}
+
+/// Replaces the book's credits (in list order) and/or genres.
+async fn replace_relations(
+    conn: &mut AsyncPgConnection,
+    book_id: i64,
+    credits: Option<&[BookCredit]>,
+    genre_ids: Option<&[i64]>,
+) -> QueryResult<()> {
+    if let Some(credits) = credits {
+        diesel::delete(book_contributors::table.filter(book_contributors::book_id.eq(book_id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<NewCredit> = credits
+            .iter()
+            .enumerate()
+            .map(|(position, credit)| NewCredit {
+                book_id,
+                contributor_id: credit.contributor_id,
+                role: credit.role.clone(),
+                position: i16::try_from(position).unwrap_or(i16::MAX),
+            })
+            .collect();
+        if !rows.is_empty() {
+            contributors::insert_credits(conn, &rows).await?;
+        }
+    }
+    if let Some(genre_ids) = genre_ids {
+        diesel::delete(book_genres::table.filter(book_genres::book_id.eq(book_id)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<NewBookGenre> = genre_ids
+            .iter()
+            .map(|genre_id| NewBookGenre {
+                book_id,
+                genre_id: *genre_id,
+            })
+            .collect();
+        if !rows.is_empty() {
+            genres::insert_book_genres(conn, &rows).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The contributors credited on a book, each once.
+async fn contributor_ids_of(conn: &mut AsyncPgConnection, book_id: i64) -> QueryResult<Vec<i64>> {
+    book_contributors::table
+        .filter(book_contributors::book_id.eq(book_id))
+        .select(book_contributors::contributor_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+fn union(mut ids: Vec<i64>, more: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    ids.extend(more);
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Creates a book with its credits (in list order) and genres, in one
+/// transaction. With [`SlugPolicy::SuffixIfTaken`], `book.slug` is a base
+/// that gets the first free suffix.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    book: &NewBook,
+    slug_policy: SlugPolicy,
+    credits: &[BookCredit],
+    genre_ids: &[i64],
+) -> QueryResult<Result<BookWrite, BookRejection>> {
+    for _ in 0..SLUG_ATTEMPTS {
+        let outcome = conn
+            .transaction(async |conn| {
+                check_relations(conn, Some(credits), Some(genre_ids)).await?;
+                let mut row = book.clone();
+                if slug_policy == SlugPolicy::SuffixIfTaken {
+                    row.slug = first_free_slug(&book.slug, &slugs_like(conn, &book.slug).await?);
+                }
+                let created = diesel::insert_into(books::table)
+                    .values(&row)
+                    .returning(Book::as_returning())
+                    .get_result(conn)
+                    .await
+                    .map_err(taken_or_failed)?;
+                replace_relations(conn, created.id, Some(credits), Some(genre_ids)).await?;
+                Ok::<_, Abort>(BookWrite {
+                    contributor_ids: union(
+                        Vec::new(),
+                        credits.iter().map(|credit| credit.contributor_id),
+                    ),
+                    book: created,
+                })
+            })
+            .await;
+        match outcome {
+            // Someone took the free suffix between our look and our insert.
+            Err(Abort::Rejected(BookRejection::SlugTaken))
+                if slug_policy == SlugPolicy::SuffixIfTaken =>
+            {
+                continue;
+            }
+            outcome => return finish(outcome),
+        }
+    }
+    Ok(Err(BookRejection::SlugTaken))
+}
+
+/// Applies `changes` and, when given, replaces the credits and/or genres, in
+/// one transaction that locks the book first (so concurrent edits of one
+/// book's credits cannot interleave).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &BookChanges,
+    credits: Option<&[BookCredit]>,
+    genre_ids: Option<&[i64]>,
+) -> QueryResult<Result<BookWrite, BookRejection>> {
+    let outcome = conn
+        .transaction(async |conn| {
+            books::table
+                .find(id)
+                .select(books::id)
+                .for_update()
+                .first::<i64>(conn)
+                .await
+                .optional()?
+                .ok_or(BookRejection::NotFound)?;
+            check_relations(conn, credits, genre_ids).await?;
+            let before = contributor_ids_of(conn, id).await?;
+            let book = if changes.is_empty() {
+                books::table
+                    .find(id)
+                    .select(Book::as_select())
+                    .first(conn)
+                    .await?
+            } else {
+                diesel::update(books::table.find(id))
+                    .set(changes)
+                    .returning(Book::as_returning())
+                    .get_result(conn)
+                    .await
+                    .map_err(taken_or_failed)?
+            };
+            replace_relations(conn, id, credits, genre_ids).await?;
+            let after = credits
+                .unwrap_or_default()
+                .iter()
+                .map(|credit| credit.contributor_id);
+            Ok::<_, Abort>(BookWrite {
+                contributor_ids: union(before, after),
+                book,
+            })
+        })
+        .await;
+    finish(outcome)
+}
+
+/// Archives (takes out of the catalog) or restores a book. `None` when
+/// there is no such book.
+pub async fn set_archived(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    archived: bool,
+) -> QueryResult<Option<BookWrite>> {
+    let Some(book) = diesel::update(books::table.find(id))
+        .set(books::archived.eq(archived))
+        .returning(Book::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    // Read after the update: a credit added meanwhile invalidates itself.
+    let contributor_ids = contributor_ids_of(conn, id).await?;
+    Ok(Some(BookWrite {
+        book,
+        contributor_ids,
+    }))
+}
+
+/// Adds `delta` (negative to take away) to a book's stock in one
+/// conditional statement, so concurrent adjustments never oversell: the row
+/// lock serialises them and each re-checks the condition on the latest
+/// stock. Returns the new row; its stock minus `delta` is what it was.
+pub async fn adjust_stock(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    delta: i32,
+) -> QueryResult<Result<Book, StockRejection>> {
+    // `stock + delta BETWEEN 0 AND i32::MAX`, rearranged so that Postgres
+    // never computes a sum that overflows the integer column.
+    let lowest = delta.saturating_neg().max(0);
+    let highest = i32::MAX.saturating_sub(delta.max(0));
+    let adjusted = diesel::update(
+        books::table
+            .find(id)
+            .filter(books::stock.between(lowest, highest)),
+    )
+    .set(books::stock.eq(books::stock + delta))
+    .returning(Book::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(book) = adjusted {
+        return Ok(Ok(book));
+    }
+    let exists = diesel::select(diesel::dsl::exists(books::table.find(id)))
+        .get_result::<bool>(conn)
+        .await?;
+    Ok(Err(match (exists, delta < 0) {
+        (false, _) => StockRejection::NotFound,
+        (true, true) => StockRejection::Insufficient,
+        (true, false) => StockRejection::Overflow,
+    }))
+}
+
 #[derive(QueryableByName)]
 struct RelationsRow {
     #[diesel(sql_type = BigInt)]
@@ -408,5 +802,30 @@ mod tests {
         );
         assert_eq!(normalize_isbn("pride and prejudice"), None);
         assert_eq!(normalize_isbn("0141439519"), None);
+    }
+
+    #[test]
+    fn free_slugs_take_the_first_unused_suffix() {
+        let taken = |slugs: &[&str]| slugs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(first_free_slug("emma", &taken(&[])), "emma");
+        assert_eq!(
+            first_free_slug("emma", &taken(&["emma-2", "emma-3"])),
+            "emma"
+        );
+        assert_eq!(first_free_slug("emma", &taken(&["emma"])), "emma-2");
+        assert_eq!(
+            first_free_slug("emma", &taken(&["emma", "emma-2", "emma-4", "emma-x"])),
+            "emma-3"
+        );
+    }
+
+    #[test]
+    fn an_empty_patch_is_empty() {
+        assert!(BookChanges::default().is_empty());
+        let changes = BookChanges {
+            subtitle: Some(None),
+            ..BookChanges::default()
+        };
+        assert!(!changes.is_empty());
     }
 }

@@ -51,6 +51,30 @@ pub async fn find_open(conn: &mut AsyncPgConnection, token: &str) -> QueryResult
         .optional()
 }
 
+/// A cart by its token, open or checked out (a retried checkout needs it).
+pub async fn find_any(conn: &mut AsyncPgConnection, token: &str) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::token.eq(token))
+        .select(Cart::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The user's most recent cart, open or checked out.
+pub async fn latest_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::user_id.eq(user_id))
+        .order((carts::created_at.desc(), carts::id.desc()))
+        .select(Cart::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn find_open_for_user(
     conn: &mut AsyncPgConnection,
     user_id: i64,

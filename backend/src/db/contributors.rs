@@ -1,5 +1,7 @@
 //! Contributor queries: rows by id or slug, the name-ordered listing, and the
-//! live books each contributor is credited on.
+//! live books each contributor is credited on; and the staff's contributor
+//! writes, which report the books crediting the contributor (their cached
+//! relations embed the contributor).
 
 use std::collections::HashMap;
 
@@ -8,6 +10,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::books::{SlugPolicy, first_free_slug, unique_violation};
 use super::schema::{book_contributors, books, contributors};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
@@ -36,6 +39,42 @@ pub struct NewContributor {
     pub bio: String,
     pub birth_year: Option<i32>,
     pub death_year: Option<i32>,
+}
+
+/// A patch of a contributor: `None` leaves a column alone, and for the years
+/// `Some(None)` clears one.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = contributors)]
+pub struct ContributorChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub sort_name: Option<String>,
+    pub bio: Option<String>,
+    pub birth_year: Option<Option<i32>>,
+    pub death_year: Option<Option<i32>>,
+}
+
+impl ContributorChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Why a contributor write was refused; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContributorRejection {
+    NotFound,
+    SlugTaken,
+    /// The death year would precede the birth year.
+    YearsOutOfOrder,
+}
+
+/// A committed contributor update.
+#[derive(Debug, Clone)]
+pub struct ContributorWrite {
+    pub contributor: Contributor,
+    /// Every book (archived ones too) crediting the contributor.
+    pub book_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -166,4 +205,125 @@ pub async fn insert_credits(
         .values(rows)
         .execute(conn)
         .await
+}
+
+/// Those of `ids` that name no contributor, in the order given.
+pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<i64> = contributors::table
+        .filter(contributors::id.eq_any(ids))
+        .select(contributors::id)
+        .load(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}
+
+/// A unique slug is the user's to fix; the years' order check likewise.
+fn rejection(error: &diesel::result::Error) -> Option<ContributorRejection> {
+    if unique_violation(error) == Some("contributors_slug_key") {
+        return Some(ContributorRejection::SlugTaken);
+    }
+    match error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::CheckViolation,
+            _,
+        ) => Some(ContributorRejection::YearsOutOfOrder),
+        _ => None,
+    }
+}
+
+/// Creates a contributor. With [`SlugPolicy::SuffixIfTaken`], `contributor.slug`
+/// is a base that gets the first free suffix.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    contributor: &NewContributor,
+    slug_policy: SlugPolicy,
+) -> QueryResult<Result<Contributor, ContributorRejection>> {
+    let attempts = match slug_policy {
+        SlugPolicy::Exact => 1,
+        // Another writer may take the free suffix between look and insert.
+        SlugPolicy::SuffixIfTaken => 5,
+    };
+    for _ in 0..attempts {
+        let mut row = contributor.clone();
+        if slug_policy == SlugPolicy::SuffixIfTaken {
+            let taken: Vec<String> = contributors::table
+                .filter(
+                    contributors::slug
+                        .eq(&contributor.slug)
+                        .or(contributors::slug.like(format!("{}-%", contributor.slug))),
+                )
+                .select(contributors::slug)
+                .load(conn)
+                .await?;
+            row.slug = first_free_slug(&contributor.slug, &taken);
+        }
+        match diesel::insert_into(contributors::table)
+            .values(&row)
+            .returning(Contributor::as_returning())
+            .get_result(conn)
+            .await
+        {
+            Ok(created) => return Ok(Ok(created)),
+            Err(error) => match rejection(&error) {
+                Some(ContributorRejection::SlugTaken)
+                    if slug_policy == SlugPolicy::SuffixIfTaken =>
+                {
+                    continue;
+                }
+                Some(rejected) => return Ok(Err(rejected)),
+                None => return Err(error),
+            },
+        }
+    }
+    Ok(Err(ContributorRejection::SlugTaken))
+}
+
+/// Applies `changes` and returns the contributor with the books crediting
+/// them (read after the update: a credit added meanwhile invalidates its
+/// own book).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &ContributorChanges,
+) -> QueryResult<Result<ContributorWrite, ContributorRejection>> {
+    let updated = if changes.is_empty() {
+        contributors::table
+            .find(id)
+            .select(Contributor::as_select())
+            .first(conn)
+            .await
+            .optional()
+    } else {
+        diesel::update(contributors::table.find(id))
+            .set(changes)
+            .returning(Contributor::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    };
+    let contributor = match updated {
+        Ok(Some(contributor)) => contributor,
+        Ok(None) => return Ok(Err(ContributorRejection::NotFound)),
+        Err(error) => match rejection(&error) {
+            Some(rejected) => return Ok(Err(rejected)),
+            None => return Err(error),
+        },
+    };
+    let book_ids = book_contributors::table
+        .filter(book_contributors::contributor_id.eq(id))
+        .select(book_contributors::book_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    Ok(Ok(ContributorWrite {
+        contributor,
+        book_ids,
+    }))
 }

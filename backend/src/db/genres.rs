@@ -1,10 +1,13 @@
-//! Genre queries. The genre list is small and read whole.
+//! Genre queries. The genre list is small and read whole. The staff's
+//! genre writes report the books in the genre (their cached relations embed
+//! the genre).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::books::{SlugPolicy, first_free_slug, unique_violation};
 use super::schema::{book_genres, genres};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
@@ -27,6 +30,37 @@ pub struct NewGenre {
     pub slug: String,
     pub name: String,
     pub description: String,
+}
+
+/// A patch of a genre: `None` leaves a column alone.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = genres)]
+pub struct GenreChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+impl GenreChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Why a genre write was refused; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenreRejection {
+    NotFound,
+    SlugTaken,
+    NameTaken,
+}
+
+/// A committed genre update.
+#[derive(Debug, Clone)]
+pub struct GenreWrite {
+    pub genre: Genre,
+    /// Every book (archived ones too) in the genre.
+    pub book_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -77,4 +111,112 @@ pub async fn insert_book_genres(
         .values(rows)
         .execute(conn)
         .await
+}
+
+/// Those of `ids` that name no genre, in the order given.
+pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<i64> = genres::table
+        .filter(genres::id.eq_any(ids))
+        .select(genres::id)
+        .load(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect())
+}
+
+fn rejection(error: &diesel::result::Error) -> Option<GenreRejection> {
+    match unique_violation(error) {
+        Some("genres_slug_key") => Some(GenreRejection::SlugTaken),
+        Some("genres_name_key") => Some(GenreRejection::NameTaken),
+        _ => None,
+    }
+}
+
+/// Creates a genre. With [`SlugPolicy::SuffixIfTaken`], `genre.slug` is a
+/// base that gets the first free suffix.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    genre: &NewGenre,
+    slug_policy: SlugPolicy,
+) -> QueryResult<Result<Genre, GenreRejection>> {
+    let attempts = match slug_policy {
+        SlugPolicy::Exact => 1,
+        // Another writer may take the free suffix between look and insert.
+        SlugPolicy::SuffixIfTaken => 5,
+    };
+    for _ in 0..attempts {
+        let mut row = genre.clone();
+        if slug_policy == SlugPolicy::SuffixIfTaken {
+            let taken: Vec<String> = genres::table
+                .filter(
+                    genres::slug
+                        .eq(&genre.slug)
+                        .or(genres::slug.like(format!("{}-%", genre.slug))),
+                )
+                .select(genres::slug)
+                .load(conn)
+                .await?;
+            row.slug = first_free_slug(&genre.slug, &taken);
+        }
+        match diesel::insert_into(genres::table)
+            .values(&row)
+            .returning(Genre::as_returning())
+            .get_result(conn)
+            .await
+        {
+            Ok(created) => return Ok(Ok(created)),
+            Err(error) => match rejection(&error) {
+                Some(GenreRejection::SlugTaken) if slug_policy == SlugPolicy::SuffixIfTaken => {
+                    continue;
+                }
+                Some(rejected) => return Ok(Err(rejected)),
+                None => return Err(error),
+            },
+        }
+    }
+    Ok(Err(GenreRejection::SlugTaken))
+}
+
+/// Applies `changes` and returns the genre with the books in it (read after
+/// the update: a book added meanwhile invalidates itself).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    changes: &GenreChanges,
+) -> QueryResult<Result<GenreWrite, GenreRejection>> {
+    let updated = if changes.is_empty() {
+        genres::table
+            .find(id)
+            .select(Genre::as_select())
+            .first(conn)
+            .await
+            .optional()
+    } else {
+        diesel::update(genres::table.find(id))
+            .set(changes)
+            .returning(Genre::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    };
+    let genre = match updated {
+        Ok(Some(genre)) => genre,
+        Ok(None) => return Ok(Err(GenreRejection::NotFound)),
+        Err(error) => match rejection(&error) {
+            Some(rejected) => return Ok(Err(rejected)),
+            None => return Err(error),
+        },
+    };
+    let book_ids = book_genres::table
+        .filter(book_genres::genre_id.eq(id))
+        .select(book_genres::book_id)
+        .load(conn)
+        .await?;
+    Ok(Ok(GenreWrite { genre, book_ids }))
 }

@@ -139,6 +139,8 @@ pub enum Reservation {
     /// The key was used before for a different request.
     KeyReused,
     EmptyCart,
+    /// The cart was checked out already (by another request).
+    CartClosed,
     /// These books are archived or have less stock than the cart wants.
     Unavailable(Vec<i64>),
     MixedCurrencies,
@@ -208,6 +210,16 @@ pub async fn reserve(
                 ));
             }
 
+            // Closing the cart now (it reopens if the payment fails) keeps two
+            // checkouts of one cart, with different keys, from both ordering.
+            let closed = diesel::update(carts::table.find(request.cart_id))
+                .filter(carts::checked_out_at.is_null())
+                .set(carts::checked_out_at.eq(Utc::now()))
+                .execute(conn)
+                .await?;
+            if closed == 0 {
+                return Err(Abort::Outcome(Reservation::CartClosed));
+            }
             let lines: Vec<(i64, i32)> = cart_lines::table
                 .filter(cart_lines::cart_id.eq(request.cart_id))
                 .order(cart_lines::book_id) // one lock order for every checkout: no deadlocks
@@ -307,8 +319,9 @@ pub async fn reserve(
     }
 }
 
-/// Charges an order awaiting payment and records the outcome: PAID (and the
-/// cart closed) or, declined or failed, CANCELLED with its stock returned.
+/// Charges an order awaiting payment and records the outcome: PAID or,
+/// declined or failed, CANCELLED with its stock returned and its cart open
+/// again for another try.
 /// The order's row stays locked during the charge, so concurrent retries
 /// wait and then find it settled: one charge per order. Returns the order and
 /// the outcome (`None` when it was already settled) and the books restocked.
@@ -356,10 +369,6 @@ pub async fn pay(
             .await?;
         let now = Utc::now();
         let (order, restocked) = if matches!(outcome, ChargeOutcome::Approved { .. }) {
-            diesel::update(carts::table.find(cart_id))
-                .set(carts::checked_out_at.eq(now))
-                .execute(conn)
-                .await?;
             let order = diesel::update(orders::table.find(order.id))
                 .set((orders::status.eq(PAID), orders::paid_at.eq(now)))
                 .returning(Order::as_returning())
@@ -367,6 +376,14 @@ pub async fn pay(
                 .await?;
             (order, Vec::new())
         } else {
+            // Unless the customer has opened another cart meanwhile.
+            diesel::sql_query(
+                "UPDATE carts SET checked_out_at = NULL WHERE id = $1 AND (user_id IS NULL OR NOT EXISTS
+                   (SELECT 1 FROM carts other WHERE other.user_id = carts.user_id AND other.checked_out_at IS NULL))",
+            )
+            .bind::<BigInt, _>(cart_id)
+            .execute(conn)
+            .await?;
             let restocked = restock(conn, order.id).await?;
             let order = diesel::update(orders::table.find(order.id))
                 .set((orders::status.eq(CANCELLED), orders::cancelled_at.eq(now)))

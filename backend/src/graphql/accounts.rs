@@ -5,6 +5,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::carts::{CartMerge, merge_guest_cart};
 use super::ids::{NodeType, global_id};
 use super::user_errors::{UserError, UserErrorCode};
 use crate::auth::{self, RequestAuth, Sessions, Throttle, require_user};
@@ -22,7 +23,10 @@ pub enum Role {
 
 /// A signed-in user, as they see themselves.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct User {
+    #[graphql(skip)]
+    pub user_id: i64,
     pub id: ID,
     pub email: String,
     pub name: String,
@@ -33,6 +37,7 @@ pub struct User {
 impl From<users::User> for User {
     fn from(user: users::User) -> Self {
         Self {
+            user_id: user.id,
             id: global_id(NodeType::User, user.id),
             role: if user.is_staff() {
                 Role::Staff
@@ -53,6 +58,8 @@ pub struct AuthPayload {
     pub token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub user: Option<User>,
+    /// When a guest cart was passed: how it joined the customer's cart.
+    pub cart_merge: Option<CartMerge>,
     pub user_errors: Vec<UserError>,
 }
 
@@ -83,12 +90,16 @@ pub struct RegisterInput {
     pub name: String,
     /// 8 to 128 characters.
     pub password: String,
+    /// A guest cart to keep: it becomes the new account's cart.
+    pub cart_id: Option<ID>,
 }
 
 #[derive(InputObject)]
 pub struct LoginInput {
     pub email: String,
     pub password: String,
+    /// A guest cart to merge into the customer's cart.
+    pub cart_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -212,8 +223,12 @@ impl AccountMutation {
         else {
             return Ok(AuthPayload::failed(vec![taken_email()]));
         };
+        // Orders placed as a guest with this email become the account's.
+        db::orders::attach_guest_orders(&mut conn, user.id, &user.email)
+            .await
+            .map_err(Error::from)?;
         drop(conn);
-        sign_in(ctx, user).await
+        sign_in(ctx, user, input.cart_id.as_ref()).await
     }
 
     /// Signs in. The same error, and about the same time, whether the email
@@ -246,7 +261,7 @@ impl AccountMutation {
         match user {
             Some(user) if matches => {
                 throttle.succeeded(&input.email).await;
-                sign_in(ctx, user).await
+                sign_in(ctx, user, input.cart_id.as_ref()).await
             }
             _ => Ok(AuthPayload::failed(vec![invalid_credentials()])),
         }
@@ -390,16 +405,25 @@ impl AccountMutation {
     }
 }
 
-async fn sign_in(ctx: &Context<'_>, user: users::User) -> Result<AuthPayload> {
+async fn sign_in(
+    ctx: &Context<'_>,
+    user: users::User,
+    guest_cart: Option<&ID>,
+) -> Result<AuthPayload> {
     let auth = ctx.data_unchecked::<RequestAuth>();
     let (token, expires_at) = ctx
         .data_unchecked::<Sessions>()
         .start(user.id, auth.user_agent.as_deref())
         .await?;
+    let cart_merge = match guest_cart {
+        Some(cart) => merge_guest_cart(ctx, cart, user.id).await?,
+        None => None,
+    };
     Ok(AuthPayload {
         token: Some(token),
         expires_at: Some(expires_at),
         user: Some(user.into()),
+        cart_merge,
         user_errors: Vec::new(),
     })
 }

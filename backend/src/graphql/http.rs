@@ -19,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::limits::count_aliases;
-use super::loaders::loaders;
+use super::loaders::{loaders, order_loaders};
 use crate::app::AppState;
 use crate::auth::RequestAuth;
 use crate::error::{annotate, set_code};
@@ -328,6 +328,7 @@ async fn execute(
     }
     let request = request
         .data(loaders(state.db.clone(), state.cache.clone()))
+        .data(order_loaders(state.db.clone()))
         .data(auth);
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {

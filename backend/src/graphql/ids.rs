@@ -12,6 +12,7 @@ pub enum NodeType {
     Contributor,
     Genre,
     User,
+    Order,
 }
 
 impl NodeType {
@@ -21,6 +22,7 @@ impl NodeType {
             NodeType::Contributor => "Contributor",
             NodeType::Genre => "Genre",
             NodeType::User => "User",
+            NodeType::Order => "Order",
         }
     }
 }

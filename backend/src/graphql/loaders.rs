@@ -179,3 +179,68 @@ impl<K: CatalogKey> Loader<K> for CatalogLoader {
         Ok(loaded)
     }
 }
+
+/// Per-request loaders for order details. Orders are private, per-user
+/// data: batched, never cached in Redis.
+pub struct OrderLoader {
+    db: Db,
+}
+
+pub type OrderLoaders = DataLoader<OrderLoader, HashMapCache>;
+
+pub fn order_loaders(db: Db) -> OrderLoaders {
+    DataLoader::with_cache(OrderLoader { db }, tokio::spawn, HashMapCache::default())
+}
+
+key!(
+    /// An order's lines.
+    LinesOfOrder
+);
+key!(
+    /// An address by id.
+    AddressId
+);
+key!(
+    /// An order's payments, oldest first.
+    PaymentsOfOrder
+);
+key!(
+    /// An order's shipment.
+    ShipmentOfOrder
+);
+
+macro_rules! order_loader {
+    ($key:ident, $value:ty, $query:path) => {
+        impl Loader<$key> for OrderLoader {
+            type Value = $value;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
+                let mut conn = self.db.primary().await.map_err(Error::from)?;
+                let rows = $query(&mut conn, &ids).await.map_err(Error::from)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, value)| ($key(id), value))
+                    .collect())
+            }
+        }
+    };
+}
+
+order_loader!(
+    LinesOfOrder,
+    Vec<db::orders::OrderLine>,
+    db::orders::lines_for
+);
+order_loader!(AddressId, db::orders::Address, db::orders::addresses_by_id);
+order_loader!(
+    PaymentsOfOrder,
+    Vec<db::orders::Payment>,
+    db::orders::payments_for
+);
+order_loader!(
+    ShipmentOfOrder,
+    db::orders::Shipment,
+    db::orders::shipments_for
+);

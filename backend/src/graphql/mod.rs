@@ -3,7 +3,9 @@
 //! and shared data.
 
 pub mod accounts;
+pub mod admin;
 pub mod books;
+pub mod carts;
 pub mod contributors;
 pub mod genres;
 pub mod http;
@@ -11,8 +13,11 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod node;
+pub mod orders;
 pub mod pagination;
 pub mod user_errors;
+
+use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -21,6 +26,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::payments::PaymentGateway;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -29,10 +35,17 @@ pub struct Query(
     genres::GenreQuery,
     node::NodeQuery,
     accounts::AccountQuery,
+    carts::CartQuery,
+    orders::OrderQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation);
+pub struct Mutation(
+    accounts::AccountMutation,
+    admin::AdminMutation,
+    carts::CartMutation,
+    orders::OrderMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -61,11 +74,17 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The served schema. Per-request data (the DataLoaders) is added by the
 /// HTTP handler.
-pub fn build_schema(db: Db, cache: Cache, config: &Config) -> AppSchema {
+pub fn build_schema(
+    db: Db,
+    cache: Cache,
+    gateway: Arc<dyn PaymentGateway>,
+    config: &Config,
+) -> AppSchema {
     let limits = Limits::from(config);
     let mut builder = builder()
         .data(Sessions::new(db.clone(), cache.clone(), config))
         .data(Throttle::new(cache.clone(), config))
+        .data(gateway)
         .data(db)
         .data(cache)
         .limit_depth(limits.max_depth)

@@ -30,8 +30,9 @@ impl NodeQuery {
                 .await?
                 .map(Node::Contributor),
             Some((NodeType::Genre, id)) => loaders.load_one(GenreId(id)).await?.map(Node::Genre),
-            // Users are not public: `viewer` is the way to one's own.
-            Some((NodeType::User, _)) | None => None,
+            // Users and orders are not public: `viewer` and `order` are the
+            // ways to one's own.
+            Some((NodeType::User | NodeType::Order, _)) | None => None,
         })
     }
 }

@@ -7,6 +7,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::books::Book;
 use super::contributors::Contributor;
+use super::orders::Order;
 use crate::error::Error;
 
 /// The largest page a client may ask for.
@@ -199,6 +200,7 @@ macro_rules! connection {
 
 connection!(BookConnection, BookEdge, Book);
 connection!(ContributorConnection, ContributorEdge, Contributor);
+connection!(OrderConnection, OrderEdge, Order);
 
 #[cfg(test)]
 mod tests {

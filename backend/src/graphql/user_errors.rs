@@ -14,8 +14,21 @@ pub enum UserErrorCode {
     InvalidCredentials,
     /// What the input refers to does not exist.
     NotFound,
-    /// The change would take stock below zero.
+    /// The change would take stock below zero, or the cart wants more
+    /// copies than are in stock.
     InsufficientStock,
+    /// The book is no longer sold.
+    Unavailable,
+    /// The cart has nothing to check out.
+    EmptyCart,
+    /// The idempotency key was used before for a different request.
+    IdempotencyKeyReused,
+    /// The payment was declined; nothing was charged.
+    PaymentDeclined,
+    /// The payment provider failed; nothing was charged.
+    PaymentFailed,
+    /// The order's status does not allow this change.
+    InvalidState,
 }
 
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]

@@ -568,7 +568,7 @@ async fn create_staff_reads_the_password_from_stdin_never_argv() {
             .env("DATABASE_URL", &app.database.url)
             .env(
                 "REDIS_URL",
-                &app.config.redis_url.clone().unwrap_or_default(),
+                app.config.redis_url.clone().unwrap_or_default(),
             )
             .env("CACHE_NAMESPACE", &app.config.cache_namespace)
             .env("RUST_LOG", "warn")

@@ -8,6 +8,7 @@ mod cache;
 mod catalog;
 mod http;
 mod migrations;
+mod orders;
 mod schema;
 mod search;
 mod support;

@@ -132,8 +132,8 @@ pub struct CheckoutRequest<'a> {
 
 #[derive(Debug)]
 pub enum Reservation {
-    /// Stock taken, order created, awaiting payment.
-    Created(Order),
+    /// Stock taken (from these books), order created, awaiting payment.
+    Created(Order, Vec<i64>),
     /// The same request was made before with this key: its order.
     Existing(Order),
     /// The key was used before for a different request.
@@ -151,7 +151,11 @@ pub enum Reservation {
 /// Why the reservation transaction rolled back.
 enum Abort {
     Database(diesel::result::Error),
-    Outcome(Reservation),
+    Outcome(Box<Reservation>),
+}
+
+fn abort(reservation: Reservation) -> Abort {
+    Abort::Outcome(Box::new(reservation))
 }
 
 impl From<diesel::result::Error> for Abort {
@@ -200,7 +204,7 @@ pub async fn reserve(
                     .first(conn)
                     .await?;
                 if hash != request.request_hash {
-                    return Err(Abort::Outcome(Reservation::KeyReused));
+                    return Err(abort(Reservation::KeyReused));
                 }
                 let order_id = order_id.ok_or(diesel::result::Error::NotFound)?;
                 return Ok(Reservation::Existing(
@@ -218,7 +222,7 @@ pub async fn reserve(
                 .execute(conn)
                 .await?;
             if closed == 0 {
-                return Err(Abort::Outcome(Reservation::CartClosed));
+                return Err(abort(Reservation::CartClosed));
             }
             let lines: Vec<(i64, i32)> = cart_lines::table
                 .filter(cart_lines::cart_id.eq(request.cart_id))
@@ -227,7 +231,7 @@ pub async fn reserve(
                 .load(conn)
                 .await?;
             if lines.is_empty() {
-                return Err(Abort::Outcome(Reservation::EmptyCart));
+                return Err(abort(Reservation::EmptyCart));
             }
             let mut taken = Vec::with_capacity(lines.len());
             let mut unavailable = Vec::new();
@@ -248,11 +252,11 @@ pub async fn reserve(
                 }
             }
             if !unavailable.is_empty() {
-                return Err(Abort::Outcome(Reservation::Unavailable(unavailable)));
+                return Err(abort(Reservation::Unavailable(unavailable)));
             }
             let currency = taken[0].0.currency.clone();
             if taken.iter().any(|(book, _)| book.currency != currency) {
-                return Err(Abort::Outcome(Reservation::MixedCurrencies));
+                return Err(abort(Reservation::MixedCurrencies));
             }
             let subtotal: i64 = taken
                 .iter()
@@ -264,7 +268,7 @@ pub async fn reserve(
                     .ok()
                     .and_then(|s| s.checked_add(request.shipping_cents)),
             ) else {
-                return Err(Abort::Outcome(Reservation::TooLarge));
+                return Err(abort(Reservation::TooLarge));
             };
 
             let address_id: i64 = diesel::insert_into(addresses::table)
@@ -310,11 +314,13 @@ pub async fn reserve(
                 .set(idempotency_keys::order_id.eq(order.id))
                 .execute(conn)
                 .await?;
-            Ok(Reservation::Created(order))
+            let books = taken.iter().map(|(book, _)| book.id).collect();
+            Ok(Reservation::Created(order, books))
         })
         .await;
     match result {
-        Ok(reservation) | Err(Abort::Outcome(reservation)) => Ok(reservation),
+        Ok(reservation) => Ok(reservation),
+        Err(Abort::Outcome(reservation)) => Ok(*reservation),
         Err(Abort::Database(error)) => Err(error),
     }
 }

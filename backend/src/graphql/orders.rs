@@ -628,18 +628,7 @@ impl OrderMutation {
         };
         use db::orders::Reservation;
         let order = match reservation {
-            Reservation::Created(order) => {
-                let lines = {
-                    let mut conn = db.primary().await.map_err(Error::from)?;
-                    db::orders::lines_for(&mut conn, &[order.id])
-                        .await
-                        .map_err(Error::from)?
-                };
-                let books: Vec<i64> = lines
-                    .values()
-                    .flatten()
-                    .filter_map(|line| line.book_id)
-                    .collect();
+            Reservation::Created(order, books) => {
                 stock_changed(ctx, &books).await;
                 order
             }

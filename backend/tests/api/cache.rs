@@ -160,3 +160,56 @@ async fn a_redis_that_never_answers_costs_at_most_the_timeout_then_is_bypassed()
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_on_one_instance_is_seen_by_another_right_away() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let app = TestApp::new().await;
+    // A second backend instance: same database, same Redis, its own process state.
+    let other_state = bookstore::app::AppState::new(&app.config).unwrap();
+    let other = bookstore::app::router(other_state, &app.config);
+    let read_on_other = |query: &'static str, variables: serde_json::Value| {
+        let other = other.clone();
+        async move {
+            let body = json!({"query": query, "variables": variables}).to_string();
+            let response = other
+                .oneshot(
+                    Request::post("/graphql")
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["data"].clone()
+        }
+    };
+    let staff = app.staff_token("instances@example.com").await;
+    let book = nodes(&app.data(CATALOG, json!({"first": 1})).await).remove(0);
+    // Both instances have it cached now.
+    let before = read_on_other(BOOK, json!({"id": book["id"]})).await;
+    assert_eq!(before["book"]["title"], book["title"]);
+    let total_before =
+        read_on_other("{ books { totalCount } }", json!({})).await["books"]["totalCount"].clone();
+
+    let update = "mutation($id: ID!) { updateBook(input: {id: $id, title: \"Renamed Everywhere\"}) { userErrors { message } } }";
+    app.data_as(&staff, update, json!({"id": book["id"]})).await;
+    let archive = "mutation($id: ID!) { archiveBook(id: $id) { userErrors { message } } }";
+    app.data_as(&staff, archive, json!({"id": book["id"]}))
+        .await;
+
+    let after = read_on_other(BOOK, json!({"id": book["id"]})).await;
+    assert_eq!(after["book"]["title"], "Renamed Everywhere");
+    assert_eq!(after["book"]["archived"], true);
+    let total_after =
+        read_on_other("{ books { totalCount } }", json!({})).await["books"]["totalCount"].clone();
+    assert_eq!(
+        total_after.as_i64().unwrap(),
+        total_before.as_i64().unwrap() - 1
+    );
+}

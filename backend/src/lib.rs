@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod payments;
 pub mod seed;
 pub mod telemetry;
+pub mod testing;
 
 use anyhow::Context;
 

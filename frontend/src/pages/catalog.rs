@@ -1,0 +1,283 @@
+//! Browsing: the home page, the catalog (search, filters, sort, pages), a
+//! book's page and a contributor's page.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::{Deserialize, Serialize};
+
+use super::{api_error_page, not_found_page};
+use crate::AppState;
+use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
+
+/// Books per catalog page.
+const PAGE_SIZE: i64 = 24;
+
+pub async fn home(State(state): State<AppState>) -> Response {
+    match state.api.run::<Home>(queries::home::Variables, None).await {
+        Ok(data) => state.templates.render(
+            StatusCode::OK,
+            "home.html",
+            context! {
+                title => "Books worth keeping",
+                books => Value::from(Serde(&data.books.nodes)),
+                genres => Value::from(Serde(&data.genres)),
+            },
+        ),
+        Err(error) => api_error_page(&state, &error),
+    }
+}
+
+/// The catalog's URL parameters, as typed by a shopper (all optional, empty
+/// means unset).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct CatalogParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+fn set(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
+/// "12" or "12.50" (whole currency units) to cents.
+fn cents(text: &str) -> Option<i64> {
+    let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let units: i64 = units.parse().ok().filter(|units| *units >= 0)?;
+    let fraction = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().ok()? * 10,
+        2 => fraction.parse::<i64>().ok()?,
+        _ => return None,
+    };
+    units.checked_mul(100)?.checked_add(fraction)
+}
+
+impl CatalogParams {
+    /// The backend filter and sort, plus a message per field that could not
+    /// be understood (shown next to the field; the field is ignored).
+    fn to_query(
+        &self,
+    ) -> (
+        queries::catalog::BookFilter,
+        Option<queries::catalog::BookSort>,
+        Vec<(&'static str, &'static str)>,
+    ) {
+        use queries::catalog::{BookFormat, BookSort};
+        let mut errors = Vec::new();
+        let mut price = |name: &'static str, value: &Option<String>| match set(value) {
+            None => None,
+            Some(text) => cents(text).or_else(|| {
+                errors.push((name, "enter an amount such as 12 or 12.50"));
+                None
+            }),
+        };
+        let min_price_cents = price("min", &self.min);
+        let max_price_cents = price("max", &self.max);
+        let format = match set(&self.format) {
+            Some("hardcover") => Some(BookFormat::HARDCOVER),
+            Some("paperback") => Some(BookFormat::PAPERBACK),
+            Some("ebook") => Some(BookFormat::EBOOK),
+            Some("audiobook") => Some(BookFormat::AUDIOBOOK),
+            _ => None,
+        };
+        let sort = match set(&self.sort) {
+            Some("title") => Some(BookSort::TITLE),
+            Some("price") => Some(BookSort::PRICE_LOW_TO_HIGH),
+            Some("price-desc") => Some(BookSort::PRICE_HIGH_TO_LOW),
+            Some("newest") => Some(BookSort::NEWEST),
+            Some("relevance") => Some(BookSort::RELEVANCE),
+            _ => None,
+        };
+        let filter = queries::catalog::BookFilter {
+            search: set(&self.q).map(|text| text.chars().take(200).collect()),
+            genre: set(&self.genre).map(str::to_owned),
+            contributor: None,
+            min_price_cents,
+            max_price_cents,
+            in_stock: (set(&self.stock) == Some("1")).then_some(true),
+            format,
+        };
+        (filter, sort, errors)
+    }
+
+    /// This page's URL with other cursors: the pagination links.
+    fn with_cursors(&self, after: Option<String>, before: Option<String>) -> String {
+        let params = Self {
+            after,
+            before,
+            ..self.clone()
+        };
+        let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+        if query.is_empty() {
+            "/books".to_owned()
+        } else {
+            format!("/books?{query}")
+        }
+    }
+}
+
+pub async fn catalog(
+    State(state): State<AppState>,
+    params: Result<Query<CatalogParams>, QueryRejection>,
+) -> Response {
+    // A mangled address shows the whole catalog rather than an error.
+    let params = params.map(|Query(params)| params).unwrap_or_default();
+    let (filter, sort, errors) = params.to_query();
+    let backwards = set(&params.before).is_some();
+    let variables = queries::catalog::Variables {
+        first: (!backwards).then_some(PAGE_SIZE),
+        after: set(&params.after).filter(|_| !backwards).map(str::to_owned),
+        last: backwards.then_some(PAGE_SIZE),
+        before: set(&params.before).map(str::to_owned),
+        filter: Some(filter),
+        sort,
+    };
+    let data = match state.api.run::<Catalog>(variables, None).await {
+        Ok(data) => data,
+        Err(error) => return api_error_page(&state, &error),
+    };
+    let page = &data.books.page_info;
+    let next = page
+        .has_next_page
+        .then(|| params.with_cursors(page.end_cursor.clone(), None));
+    let previous = page
+        .has_previous_page
+        .then(|| params.with_cursors(None, page.start_cursor.clone()));
+    let title = match set(&params.q) {
+        Some(text) => format!("Results for “{text}”"),
+        None => "All books".to_owned(),
+    };
+    state.templates.render(
+        StatusCode::OK,
+        "catalog.html",
+        context! {
+            title,
+            books => Value::from(Serde(&data.books.nodes)),
+            total => data.books.total_count,
+            genres => Value::from(Serde(&data.genres)),
+            params => Value::from(Serde(&params)),
+            errors => errors.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            next,
+            previous,
+        },
+    )
+}
+
+pub async fn book(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let variables = queries::book_page::Variables { slug };
+    match state.api.run::<BookPage>(variables, None).await {
+        Ok(queries::book_page::ResponseData { book: Some(book) }) => state.templates.render(
+            StatusCode::OK,
+            "book.html",
+            context! { title => book.title.clone(), book => Value::from(Serde(&book)) },
+        ),
+        Ok(_) => not_found_page(&state),
+        Err(error) => api_error_page(&state, &error),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct PageParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+pub async fn contributor(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    params: Result<Query<PageParams>, QueryRejection>,
+) -> Response {
+    let params = params.map(|Query(params)| params).unwrap_or_default();
+    let backwards = set(&params.before).is_some();
+    let path = format!("/contributors/{slug}");
+    let variables = queries::contributor_page::Variables {
+        slug,
+        first: (!backwards).then_some(PAGE_SIZE),
+        after: set(&params.after).filter(|_| !backwards).map(str::to_owned),
+        last: backwards.then_some(PAGE_SIZE),
+        before: set(&params.before).map(str::to_owned),
+    };
+    let contributor = match state.api.run::<ContributorPage>(variables, None).await {
+        Ok(data) => match data.contributor {
+            Some(contributor) => contributor,
+            None => return not_found_page(&state),
+        },
+        Err(error) => return api_error_page(&state, &error),
+    };
+    let page = &contributor.books.page_info;
+    let link = |after: Option<String>, before: Option<String>| {
+        let query = serde_urlencoded::to_string(PageParams { after, before }).unwrap_or_default();
+        format!("{path}?{query}")
+    };
+    let next = page
+        .has_next_page
+        .then(|| link(page.end_cursor.clone(), None));
+    let previous = page
+        .has_previous_page
+        .then(|| link(None, page.start_cursor.clone()));
+    state.templates.render(
+        StatusCode::OK,
+        "contributor.html",
+        context! {
+            title => contributor.name.clone(),
+            contributor => Value::from(Serde(&contributor)),
+            next,
+            previous,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_in_units_become_cents() {
+        assert_eq!(cents("12"), Some(1200));
+        assert_eq!(cents("12.5"), Some(1250));
+        assert_eq!(cents("12.50"), Some(1250));
+        assert_eq!(cents("0.99"), Some(99));
+        assert_eq!(cents("-1"), None);
+        assert_eq!(cents("12.345"), None);
+        assert_eq!(cents("abc"), None);
+    }
+
+    #[test]
+    fn pagination_links_keep_the_filters() {
+        let params = CatalogParams {
+            q: Some("sea & sky".into()),
+            genre: Some("poetry".into()),
+            after: Some("old".into()),
+            ..CatalogParams::default()
+        };
+        assert_eq!(
+            params.with_cursors(Some("next".into()), None),
+            "/books?q=sea+%26+sky&genre=poetry&after=next"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Page handlers: each asks the backend for everything it shows in one
+//! GraphQL operation and renders one template.
+
+pub mod catalog;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+
+use crate::AppState;
+use crate::api::ApiError;
+
+pub async fn not_found(State(state): State<AppState>) -> Response {
+    not_found_page(&state)
+}
+
+pub fn not_found_page(state: &AppState) -> Response {
+    state.templates.render(
+        StatusCode::NOT_FOUND,
+        "error.html",
+        context! {
+            title => "Page not found",
+            message => "We could not find that page. It may have moved, or the link may be mistyped.",
+        },
+    )
+}
+
+/// The page for a failed backend call: 503 "try again" when the backend is
+/// down or slow, 400 for input it refused, 500 otherwise. Never a raw error.
+pub fn api_error_page(state: &AppState, error: &ApiError) -> Response {
+    let (status, title, message) = match error {
+        ApiError::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We'll be right back",
+            "The shop is not answering at the moment. Please try again in a minute.",
+        ),
+        ApiError::GraphQL(errors)
+            if errors
+                .iter()
+                .any(|(_, code)| code.as_deref() == Some("BAD_USER_INPUT")) =>
+        {
+            (
+                StatusCode::BAD_REQUEST,
+                "That did not work",
+                "Something in the address was not understood. Please go back and try again.",
+            )
+        }
+        ApiError::GraphQL(errors) => {
+            tracing::error!(?errors, "the backend refused a storefront query");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. Please try again.",
+            )
+        }
+    };
+    let mut response = state
+        .templates
+        .render(status, "error.html", context! { title, message });
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("30"),
+        );
+    }
+    response
+}

@@ -1,0 +1,67 @@
+//! Templates: minijinja with autoescaping (every `.html` template). Release
+//! builds use the templates embedded at compile time; debug builds read them
+//! from disk on every request, so editing one needs no rebuild.
+
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value};
+
+/// Changes whenever the stylesheet does, so it can be cached for a year.
+pub const STYLE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub struct Templates {
+    #[cfg(not(debug_assertions))]
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        Self {
+            #[cfg(not(debug_assertions))]
+            env: Self::environment(),
+        }
+    }
+
+    fn environment() -> Environment<'static> {
+        let mut env = Environment::new();
+        #[cfg(debug_assertions)]
+        env.set_loader(minijinja::path_loader(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates"
+        )));
+        #[cfg(not(debug_assertions))]
+        minijinja_embed::load_templates!(&mut env);
+        env.add_global("style_version", STYLE_VERSION);
+        env
+    }
+
+    /// Renders `name` with `context`; a template error is logged and shown
+    /// as the plain 500 page.
+    pub fn render(&self, status: StatusCode, name: &str, context: Value) -> Response {
+        #[cfg(debug_assertions)]
+        let env = Self::environment();
+        #[cfg(not(debug_assertions))]
+        let env = &self.env;
+        let rendered = env
+            .get_template(name)
+            .and_then(|template| template.render(context));
+        match rendered {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(error) => {
+                tracing::error!(%error, template = name, "template failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1><p>Please try again.</p>",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}

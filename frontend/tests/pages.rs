@@ -1,0 +1,261 @@
+//! The storefront's pages, rendered against a real backend (its own
+//! database, Redis namespace and port) through the storefront's router.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bookstore::testing::TestDatabase;
+use bookstore_web::config::Config;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Shop {
+    _database: TestDatabase,
+    router: axum::Router,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    html: String,
+}
+
+/// A backend on a free port, over a fresh copy of the demo catalog.
+async fn backend(database: &TestDatabase) -> String {
+    let config = bookstore::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database.url.clone()),
+        "CACHE_NAMESPACE" => Some(database.name.clone()),
+        "REDIS_URL" => Some(bookstore::testing::redis_url()),
+        "DATABASE_POOL_SIZE" => Some("4".into()),
+        _ => None,
+    })
+    .unwrap();
+    let state = bookstore::app::AppState::new(&config).unwrap();
+    let router = bookstore::app::router(state, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}/graphql")
+}
+
+fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
+    let config = Config::from_lookup(|name| match name {
+        "GRAPHQL_URL" => Some(graphql_url.to_owned()),
+        "BACKEND_TIMEOUT_MS" => Some(timeout_ms.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())
+}
+
+impl Shop {
+    async fn new() -> Self {
+        let database = TestDatabase::seeded().await;
+        let url = backend(&database).await;
+        Self {
+            router: storefront(&url, 5000),
+            _database: database,
+        }
+    }
+}
+
+async fn get(router: &axum::Router, uri: &str) -> Page {
+    let response = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        html: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// Undoes the HTML escaping of an attribute value (a link's href).
+fn unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_shows_new_arrivals_and_genres() {
+    let shop = Shop::new().await;
+    let page = get(&shop.router, "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.html.matches("class=\"book-card\"").count(), 8);
+    assert!(page.html.contains("href=\"/books?genre=poetry\""));
+    assert!(page.html.contains("<main id=\"main\""), "landmarks");
+    assert!(
+        page.html.contains("<label for=\"site-search\""),
+        "labelled search"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catalog_searches_filters_sorts_and_pages() {
+    let shop = Shop::new().await;
+    let page = get(&shop.router, "/books?q=whale").await;
+    assert!(page.html.contains("Moby-Dick"));
+    assert!(
+        page.html.contains("value=\"whale\""),
+        "the search stays in the box"
+    );
+
+    let page = get(
+        &shop.router,
+        "/books?genre=poetry&format=paperback&sort=price",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("<option value=\"poetry\" selected>"));
+    assert!(page.html.contains("<option value=\"price\" selected>"));
+    assert!(page.html.contains("paperback"));
+    assert!(!page.html.contains(">hardcover<"));
+
+    let first = get(&shop.router, "/books?sort=title").await;
+    let next = unescape(
+        first
+            .html
+            .split("rel=\"next\" href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap(),
+    );
+    assert!(
+        next.contains("sort=title") && next.contains("after="),
+        "{next}"
+    );
+    let second = get(&shop.router, &next).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert!(second.html.contains("rel=\"prev\""));
+    let first_titles: Vec<&str> = first.html.split("<h3>").skip(1).collect();
+    let second_titles: Vec<&str> = second.html.split("<h3>").skip(1).collect();
+    assert_eq!(first_titles.len(), 24);
+    assert_ne!(first_titles[0], second_titles[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_filter_input_is_shown_next_to_its_field_and_kept() {
+    let shop = Shop::new().await;
+    let page = get(&shop.router, "/books?min=cheap&max=20").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("id=\"min-error\""));
+    assert!(page.html.contains("value=\"cheap\""));
+    assert!(page.html.contains("value=\"20\""));
+    let page = get(&shop.router, "/books?after=not-a-cursor").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.html.contains("go back and try again"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_book_page_and_a_contributor_page() {
+    let shop = Shop::new().await;
+    let page = get(&shop.router, "/books/pride-and-prejudice").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("<h1>Pride and Prejudice</h1>"));
+    assert!(page.html.contains("href=\"/contributors/jane-austen\""));
+    assert!(page.html.contains("ISBN"));
+    assert!(
+        page.html
+            .contains("role=\"img\" aria-label=\"Cover of Pride and Prejudice\"")
+    );
+    let page = get(&shop.router, "/contributors/jane-austen").await;
+    assert!(page.html.contains("<h1>Jane Austen</h1>"));
+    assert!(page.html.contains("/books/pride-and-prejudice"));
+    assert_eq!(
+        get(&shop.router, "/books/no-such-book").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&shop.router, "/contributors/nobody").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&shop.router, "/no/such/page").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_from_the_catalog_is_escaped() {
+    let database = TestDatabase::seeded().await;
+    let url = backend(&database).await;
+    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+        &database.url,
+    )
+    .await
+    .unwrap();
+    bookstore::testing::execute(
+        &mut conn,
+        "UPDATE books SET description = '<script>alert(1)</script>' WHERE slug = 'moby-dick'",
+    )
+    .await;
+    let page = get(&storefront(&url, 5000), "/books/moby-dick").await;
+    assert!(!page.html.contains("<script>alert(1)</script>"));
+    assert!(page.html.contains("&lt;script&gt;alert(1)&lt;"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_hanging_backend_gives_a_prompt_try_again_page() {
+    // Nothing listens on port 1.
+    let page = get(&storefront("http://127.0.0.1:1/graphql", 1000), "/").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.html.contains("try again"));
+    assert_eq!(page.headers[header::RETRY_AFTER], "30");
+
+    // A backend that accepts and never answers: bounded by the timeout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = Instant::now();
+    let page = get(
+        &storefront(&format!("http://{address}/graphql"), 300),
+        "/books",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_cached_for_long() {
+    let page = get(
+        &storefront("http://127.0.0.1:1/graphql", 100),
+        "/static/style.css",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    assert!(page.html.contains(":focus-visible"));
+}

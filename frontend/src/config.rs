@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// `BIND_ADDR` (default 127.0.0.1:8080).
     pub bind_addr: SocketAddr,
@@ -15,6 +15,13 @@ pub struct Config {
     /// `BACKEND_TIMEOUT_MS`: how long a page waits for the backend before
     /// showing the "try again" page (default 5000).
     pub backend_timeout: Duration,
+    /// `CSRF_SECRET`: signs the forms' CSRF tokens. Set the same value on
+    /// every instance; unset = a random one per process (forms shown by a
+    /// previous process then fail once, with a clear message).
+    pub csrf_secret: Vec<u8>,
+    /// `COOKIE_SECURE`: true when served over HTTPS: cookies get `Secure`
+    /// and the `__Host-` prefix (default false).
+    pub cookie_secure: bool,
 }
 
 impl Config {
@@ -38,6 +45,25 @@ impl Config {
                     .parse()
                     .context("BACKEND_TIMEOUT_MS must be a number of milliseconds")?,
             ),
+            csrf_secret: match get("CSRF_SECRET").filter(|secret| !secret.is_empty()) {
+                Some(secret) => secret.into_bytes(),
+                None => crate::session::random_token().into_bytes(),
+            },
+            cookie_secure: matches!(
+                text("COOKIE_SECURE", "false").to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            ),
         })
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind_addr", &self.bind_addr)
+            .field("graphql_url", &self.graphql_url)
+            .field("backend_timeout", &self.backend_timeout)
+            .field("cookie_secure", &self.cookie_secure)
+            .finish_non_exhaustive()
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod pages;
 pub mod queries;
 pub mod render;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use crate::render::Templates;
 pub struct AppState {
     pub api: Api,
     pub templates: Arc<Templates>,
+    pub cookies: session::Cookies,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
         Ok(Self {
             api: Api::new(&config.graphql_url, config.backend_timeout)?,
             templates: Arc::new(Templates::new()),
+            cookies: session::Cookies::new(config.cookie_secure, config.csrf_secret.clone()),
         })
     }
 }
@@ -46,6 +49,9 @@ pub fn router(state: AppState) -> Router {
         .route("/contributors/{slug}", get(pages::catalog::contributor))
         .route("/static/style.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(pages::accounts::routes())
+        .merge(pages::shop::routes())
+        .merge(pages::staff::routes())
         .fallback(pages::not_found)
         .with_state(state)
         .layer(tower_http::trace::TraceLayer::new_for_http())

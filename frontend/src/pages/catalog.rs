@@ -9,16 +9,19 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{api_error_page, not_found_page};
+use super::{api_error_page, not_found_page, page};
 use crate::AppState;
 use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
+use crate::session::Visitor;
 
 /// Books per catalog page.
 const PAGE_SIZE: i64 = 24;
 
-pub async fn home(State(state): State<AppState>) -> Response {
+pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
     match state.api.run::<Home>(queries::home::Variables, None).await {
-        Ok(data) => state.templates.render(
+        Ok(data) => page(
+            &state,
+            &visitor,
             StatusCode::OK,
             "home.html",
             context! {
@@ -141,6 +144,7 @@ impl CatalogParams {
 
 pub async fn catalog(
     State(state): State<AppState>,
+    visitor: Visitor,
     params: Result<Query<CatalogParams>, QueryRejection>,
 ) -> Response {
     // A mangled address shows the whole catalog rather than an error.
@@ -159,18 +163,20 @@ pub async fn catalog(
         Ok(data) => data,
         Err(error) => return api_error_page(&state, &error),
     };
-    let page = &data.books.page_info;
-    let next = page
+    let info = &data.books.page_info;
+    let next = info
         .has_next_page
-        .then(|| params.with_cursors(page.end_cursor.clone(), None));
-    let previous = page
+        .then(|| params.with_cursors(info.end_cursor.clone(), None));
+    let previous = info
         .has_previous_page
-        .then(|| params.with_cursors(None, page.start_cursor.clone()));
+        .then(|| params.with_cursors(None, info.start_cursor.clone()));
     let title = match set(&params.q) {
         Some(text) => format!("Results for “{text}”"),
         None => "All books".to_owned(),
     };
-    state.templates.render(
+    page(
+        &state,
+        &visitor,
         StatusCode::OK,
         "catalog.html",
         context! {
@@ -186,10 +192,16 @@ pub async fn catalog(
     )
 }
 
-pub async fn book(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn book(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(slug): Path<String>,
+) -> Response {
     let variables = queries::book_page::Variables { slug };
     match state.api.run::<BookPage>(variables, None).await {
-        Ok(queries::book_page::ResponseData { book: Some(book) }) => state.templates.render(
+        Ok(queries::book_page::ResponseData { book: Some(book) }) => page(
+            &state,
+            &visitor,
             StatusCode::OK,
             "book.html",
             context! { title => book.title.clone(), book => Value::from(Serde(&book)) },
@@ -209,6 +221,7 @@ pub struct PageParams {
 
 pub async fn contributor(
     State(state): State<AppState>,
+    visitor: Visitor,
     Path(slug): Path<String>,
     params: Result<Query<PageParams>, QueryRejection>,
 ) -> Response {
@@ -229,18 +242,20 @@ pub async fn contributor(
         },
         Err(error) => return api_error_page(&state, &error),
     };
-    let page = &contributor.books.page_info;
+    let info = &contributor.books.page_info;
     let link = |after: Option<String>, before: Option<String>| {
         let query = serde_urlencoded::to_string(PageParams { after, before }).unwrap_or_default();
         format!("{path}?{query}")
     };
-    let next = page
+    let next = info
         .has_next_page
-        .then(|| link(page.end_cursor.clone(), None));
-    let previous = page
+        .then(|| link(info.end_cursor.clone(), None));
+    let previous = info
         .has_previous_page
-        .then(|| link(None, page.start_cursor.clone()));
-    state.templates.render(
+        .then(|| link(None, info.start_cursor.clone()));
+    page(
+        &state,
+        &visitor,
         StatusCode::OK,
         "contributor.html",
         context! {

@@ -1,7 +1,10 @@
 //! Page handlers: each asks the backend for everything it shows in one
 //! GraphQL operation and renders one template.
 
+pub mod accounts;
 pub mod catalog;
+pub mod shop;
+pub mod staff;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +13,28 @@ use minijinja::context;
 
 use crate::AppState;
 use crate::api::ApiError;
+use crate::session::Visitor;
+
+/// Renders a page for a visitor: the template also gets `visitor` (signed
+/// in or not, the CSRF token for forms, the flash message), and the response
+/// the cookies the visit needs.
+pub fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+) -> Response {
+    let context = context! {
+        visitor => context! {
+            signed_in => visitor.session.is_some(),
+            csrf => visitor.csrf_token(),
+            flash => visitor.flash.clone(),
+        },
+        ..context
+    };
+    visitor.finish(state.templates.render(status, template, context))
+}
 
 pub async fn not_found(State(state): State<AppState>) -> Response {
     not_found_page(&state)

@@ -4,87 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{StatusCode, header};
 use bookstore::testing::TestDatabase;
-use bookstore_web::config::Config;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
-struct Shop {
-    _database: TestDatabase,
-    router: axum::Router,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    html: String,
-}
-
-/// A backend on a free port, over a fresh copy of the demo catalog.
-async fn backend(database: &TestDatabase) -> String {
-    let config = bookstore::config::Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database.url.clone()),
-        "CACHE_NAMESPACE" => Some(database.name.clone()),
-        "REDIS_URL" => Some(bookstore::testing::redis_url()),
-        "DATABASE_POOL_SIZE" => Some("4".into()),
-        _ => None,
-    })
-    .unwrap();
-    let state = bookstore::app::AppState::new(&config).unwrap();
-    let router = bookstore::app::router(state, &config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{address}/graphql")
-}
-
-fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
-    let config = Config::from_lookup(|name| match name {
-        "GRAPHQL_URL" => Some(graphql_url.to_owned()),
-        "BACKEND_TIMEOUT_MS" => Some(timeout_ms.to_string()),
-        _ => None,
-    })
-    .unwrap();
-    bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())
-}
-
-impl Shop {
-    async fn new() -> Self {
-        let database = TestDatabase::seeded().await;
-        let url = backend(&database).await;
-        Self {
-            router: storefront(&url, 5000),
-            _database: database,
-        }
-    }
-}
-
-async fn get(router: &axum::Router, uri: &str) -> Page {
-    let response = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Page {
-        status,
-        headers,
-        html: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-/// Undoes the HTML escaping of an attribute value (a link's href).
-fn unescape(text: &str) -> String {
-    text.replace("&#x2f;", "/")
-        .replace("&#x3d;", "=")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-}
+mod support;
+use support::{Shop, backend, get, storefront, unescape};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_home_page_shows_new_arrivals_and_genres() {

@@ -1,0 +1,197 @@
+//! The storefront test harness: a real backend (its own database, Redis
+//! namespace and port) and the storefront's router, driven by a small
+//! cookie-keeping browser.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use bookstore::testing::TestDatabase;
+use bookstore_web::config::Config;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+pub struct Shop {
+    pub database: TestDatabase,
+    pub graphql_url: String,
+    pub router: axum::Router,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub html: String,
+}
+
+impl Page {
+    /// Where a redirect goes.
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(header::LOCATION)
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
+    /// The value of the hidden `csrf` field of the page's forms.
+    pub fn csrf(&self) -> String {
+        self.html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(unescape)
+            .unwrap_or_else(|| panic!("no csrf field on the page: {}", self.html))
+    }
+}
+
+/// A backend on a free port, over `database`.
+pub async fn backend(database: &TestDatabase) -> String {
+    let config = bookstore::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database.url.clone()),
+        "CACHE_NAMESPACE" => Some(database.name.clone()),
+        "REDIS_URL" => Some(bookstore::testing::redis_url()),
+        "DATABASE_POOL_SIZE" => Some("4".into()),
+        _ => None,
+    })
+    .unwrap();
+    let state = bookstore::app::AppState::new(&config).unwrap();
+    let router = bookstore::app::router(state, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    format!("http://{address}/graphql")
+}
+
+pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
+    let config = Config::from_lookup(|name| match name {
+        "GRAPHQL_URL" => Some(graphql_url.to_owned()),
+        "BACKEND_TIMEOUT_MS" => Some(timeout_ms.to_string()),
+        "CSRF_SECRET" => Some("test secret".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())
+}
+
+impl Shop {
+    pub async fn new() -> Self {
+        let database = TestDatabase::seeded().await;
+        let graphql_url = backend(&database).await;
+        Self {
+            router: storefront(&graphql_url, 5000),
+            graphql_url,
+            database,
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            router: self.router.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    /// Creates a staff account, as `bookstore create-staff` does.
+    pub async fn create_staff(&self, email: &str, password: &str) {
+        let db = bookstore::db::Db::new(&self.database.url, None, 1);
+        bookstore::accounts::create_staff(
+            &db,
+            &bookstore::cache::Cache::disabled(),
+            email,
+            "Staff",
+            password.to_owned(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+pub async fn get(router: &axum::Router, uri: &str) -> Page {
+    send(router, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn send(router: &axum::Router, request: Request<Body>) -> Page {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        html: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+/// Keeps cookies between requests, like a browser (no redirects followed).
+pub struct Browser {
+    router: axum::Router,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn keep_cookies(&mut self, page: &Page) {
+        for value in page.headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let pair = value.split(';').next().unwrap();
+            let (name, content) = pair.split_once('=').unwrap();
+            if content.is_empty() || value.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), content.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Page {
+        let request = Request::get(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        let page = send(&self.router, request).await;
+        self.keep_cookies(&page);
+        page
+    }
+
+    /// Submits a form (URL-encoded fields, in order).
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let request = Request::post(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let page = send(&self.router, request).await;
+        self.keep_cookies(&page);
+        page
+    }
+
+    /// GETs `form_page`, then submits `fields` with its CSRF token to `action`.
+    pub async fn submit(&mut self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(form_page).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+}
+
+/// Undoes the HTML escaping of an attribute value (a link's href).
+pub fn unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}

@@ -1,0 +1,267 @@
+//! Account pages: register, sign in and out, profile, password, and the
+//! CSRF protection of their forms.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::http::StatusCode;
+
+mod support;
+use support::Shop;
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shopper_registers_signs_out_and_signs_back_in() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    let page = browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "reader@example.com"),
+                ("name", "Ada Reader"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    assert_eq!(page.location().as_deref(), Some("/account"));
+    assert!(browser.cookies.contains_key("bookstore_session"));
+    let session_cookie = page
+        .headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("bookstore_session="))
+        .unwrap();
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
+    );
+
+    let account = browser.get("/account").await;
+    assert!(
+        account.html.contains("Welcome, Ada Reader"),
+        "the flash shows once"
+    );
+    assert!(account.html.contains("value=\"reader@example.com\""));
+    assert!(
+        !browser
+            .get("/account")
+            .await
+            .html
+            .contains("Welcome, Ada Reader")
+    );
+
+    let out = browser.submit("/account", "/logout", &[]).await;
+    assert_eq!(out.location().as_deref(), Some("/"));
+    assert!(!browser.cookies.contains_key("bookstore_session"));
+    let redirected = browser.get("/account").await;
+    assert_eq!(
+        redirected.location().as_deref(),
+        Some("/login?next=/account")
+    );
+
+    let wrong = browser
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "reader@example.com"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.html.contains("incorrect"));
+    assert!(
+        wrong.html.contains("value=\"reader@example.com\""),
+        "the email is kept"
+    );
+
+    let right = browser
+        .submit(
+            "/login?next=/books",
+            "/login",
+            &[
+                ("email", "reader@example.com"),
+                ("password", PASSWORD),
+                ("next", "/books"),
+            ],
+        )
+        .await;
+    assert_eq!(right.location().as_deref(), Some("/books"));
+    assert!(browser.get("/account").await.status == StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn registration_errors_show_next_to_their_fields() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    let page = browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "not-an-email"),
+                ("name", "Ada"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("id=\"email-error\""));
+    assert!(page.html.contains("id=\"password-error\""));
+    assert!(page.html.contains("value=\"Ada\""), "input kept");
+    assert!(
+        !page.html.contains("value=\"short\""),
+        "passwords are never echoed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_without_the_right_csrf_token_change_nothing() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser.get("/register").await;
+    for token in ["", "forged"] {
+        let page = browser
+            .post(
+                "/register",
+                &[
+                    ("csrf", token),
+                    ("email", "csrf@example.com"),
+                    ("name", "X"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+    }
+    // A token from another browser does not work either.
+    let mut other = shop.browser();
+    let foreign = other.get("/register").await.csrf();
+    let page = browser
+        .post(
+            "/register",
+            &[
+                ("csrf", &foreign),
+                ("email", "csrf@example.com"),
+                ("name", "X"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // So the account was never created: registering now works.
+    let page = browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "csrf@example.com"),
+                ("name", "X"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_and_password_changes() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "mover@example.com"),
+                ("name", "Mover"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let saved = browser
+        .submit(
+            "/account",
+            "/account",
+            &[("name", "Grace Mover"), ("email", "mover@example.com")],
+        )
+        .await;
+    assert_eq!(saved.location().as_deref(), Some("/account"));
+    assert!(
+        browser
+            .get("/account")
+            .await
+            .html
+            .contains("value=\"Grace Mover\"")
+    );
+
+    let wrong = browser
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", "nope nope nope"),
+                ("new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.html.contains("id=\"current_password-error\""));
+    let changed = browser
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location().as_deref(), Some("/account"));
+    assert_eq!(
+        browser.get("/account").await.status,
+        StatusCode::OK,
+        "this device stays signed in"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_never_redirects_off_site() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "safe@example.com"),
+                ("name", "Safe"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    browser.submit("/account", "/logout", &[]).await;
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let page = browser
+            .submit(
+                "/login",
+                "/login",
+                &[
+                    ("email", "safe@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(page.location().as_deref(), Some("/account"), "{next}");
+        browser.submit("/account", "/logout", &[]).await;
+    }
+}

@@ -30,7 +30,7 @@ SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --locked -p bookstore >&2
+cargo build --release --locked -p bookstore -p bookstore-web >&2
 BIN=target/release/bookstore
 
 if [ "${RESEED:-0}" = 1 ] || ! psql "$PGURL/$DB" -tAc 'SELECT count(*) FROM books' 2>/dev/null | grep -qx 10000; then
@@ -115,6 +115,24 @@ for scenario in catalog book; do
 done
 echo
 grep -E 'VmRSS|VmHWM' /proc/$SERVER/status | sed 's/^/backend /'
+
+# The storefront over the warm backend: the catalog page and a book page.
+WEB_PORT=$((PORT + 80))
+GRAPHQL_URL="$URL/graphql" BIND_ADDR=127.0.0.1:$WEB_PORT RUST_LOG=warn target/release/bookstore-web >"$WORK/web.log" 2>&1 &
+WEB=$!
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$WEB" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$WEB_PORT/healthz" >/dev/null && break; sleep 0.2; done
+SLUG=$(psql "$PGURL/$DB" -tAc "SELECT slug FROM books ORDER BY id LIMIT 1")
+echo
+printf '| storefront page | req/s | p50 | p99 | HTML bytes |\n|---|---|---|---|---|\n'
+for path in "/books" "/books/$SLUG"; do
+  curl -fs "http://127.0.0.1:$WEB_PORT$path" >/dev/null  # warm the cache
+  bytes=$(curl -fs "http://127.0.0.1:$WEB_PORT$path" | wc -c)
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$WEB_PORT$path" 2>&1)
+  printf '| %s | %s | %s | %s | %s |\n' "$path" "$(awk '/Requests\/sec/ { print $2 }' <<<"$out")" \
+    "$(awk '$1 == "50%" { print $2 }' <<<"$out")" "$(awk '$1 == "99%" { print $2 }' <<<"$out")" "$bytes"
+done
+kill "$WEB" 2>/dev/null || true
 
 # Checkouts: every book gets plenty of stock (the catalog runs are done).
 psql "$PGURL/$DB" -qc 'UPDATE books SET stock = 1000000' >&2

@@ -1,0 +1,64 @@
+//! End-to-end: the shopper's and the staff's journeys in a real headless
+//! Chromium (Debian's `chromium`, driven by playwright-core from
+//! `frontend/e2e`), against the real storefront and backend on local ports.
+//! Screenshots of the main pages land in `target/e2e-screenshots/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+mod support;
+use support::Shop;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn require_tools(e2e: &Path) {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|output| output.status.success()),
+        "Node.js is missing: install it (apt-get install -y nodejs npm)"
+    );
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "Chromium is missing: apt-get install -y chromium"
+    );
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: npm ci --prefix frontend/e2e"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shopper_and_staff_journeys_in_chromium() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    require_tools(&e2e);
+    let shop = Shop::new().await;
+    shop.create_staff("staff@example.com", "staff password 1")
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = shop.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let script = e2e.join("journeys.mjs");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(url)
+            .arg(screenshots)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser journeys failed:\n{stdout}\n{stderr}"
+    );
+}

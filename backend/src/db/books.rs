@@ -159,6 +159,8 @@ pub struct BookFilter {
     pub max_price_cents: Option<i32>,
     pub in_stock: Option<bool>,
     pub format: Option<String>,
+    /// Also archived books (staff lists).
+    pub include_archived: bool,
 }
 
 impl BookFilter {
@@ -171,7 +173,7 @@ impl BookFilter {
             .map(|text| text.trim().to_lowercase())
             .unwrap_or_default();
         format!(
-            "s={search}|g={}|c={}|min={}|max={}|stock={}|f={}",
+            "s={search}|g={}|c={}|min={}|max={}|stock={}|f={}|a={}",
             self.genre_slug.as_deref().unwrap_or_default(),
             self.contributor_id
                 .map(|id| id.to_string())
@@ -184,6 +186,7 @@ impl BookFilter {
                 .unwrap_or_default(),
             self.in_stock.map(|b| b.to_string()).unwrap_or_default(),
             self.format.as_deref().unwrap_or_default(),
+            self.include_archived,
         )
     }
 }
@@ -243,7 +246,8 @@ struct PageRow {
     total: i64,
 }
 
-/// One page of live (not archived) book ids matching `filter`, in `order`,
+/// One page of live (not archived, unless the filter includes them) book
+/// ids matching `filter`, in `order`,
 /// and the total number of matches when `with_total` (a window count, so
 /// still one statement).
 pub async fn page_ids(
@@ -273,6 +277,11 @@ pub async fn page_ids(
         .map(str::trim)
         .filter(|text| !text.is_empty());
     let mut rank = None;
+    let live = if filter.include_archived {
+        "true"
+    } else {
+        "NOT b.archived"
+    };
     if let Some(text) = search {
         let text_param = next();
         let isbn_param = next();
@@ -282,7 +291,7 @@ pub async fn page_ids(
                   LEFT JOIN LATERAL (SELECT max(word_similarity({text_param}, c.name)) AS score \
                        FROM book_contributors bc JOIN contributors c ON c.id = bc.contributor_id \
                        WHERE bc.book_id = b.id AND {text_param} <% c.name) author ON true \
-                  WHERE NOT b.archived AND (b.isbn = {isbn_param} OR b.search_vector @@ q.tsq \
+                  WHERE {live} AND (b.isbn = {isbn_param} OR b.search_vector @@ q.tsq \
                        OR {text_param} <% b.title OR author.score IS NOT NULL)"
             ))
             .bind::<Text, _>(text.to_owned())
@@ -295,7 +304,7 @@ pub async fn page_ids(
               + 10 * word_similarity({text_param}, b.title)) DESC"
         ));
     } else {
-        query = query.sql(" WHERE NOT b.archived");
+        query = query.sql(format!(" WHERE {live}"));
     }
     if let Some(format) = &filter.format {
         query = query

@@ -255,6 +255,8 @@ pub struct BookFilter {
     /// true: only books in stock; false: only sold-out books.
     pub in_stock: Option<bool>,
     pub format: Option<BookFormat>,
+    /// Staff only: include archived books (to find and restore them).
+    pub include_archived: Option<bool>,
 }
 
 impl BookFilter {
@@ -292,6 +294,7 @@ impl BookFilter {
             max_price_cents: self.max_price_cents,
             in_stock: self.in_stock,
             format: self.format.map(|format| format.as_db().to_owned()),
+            include_archived: self.include_archived.unwrap_or(false),
         })
     }
 }
@@ -332,6 +335,9 @@ impl BookQuery {
             before,
         };
         let filter = filter.unwrap_or_default().into_db()?;
+        if filter.include_archived {
+            crate::auth::require_staff(ctx).await?;
+        }
         let searching = filter
             .search
             .as_deref()

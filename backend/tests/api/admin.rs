@@ -962,3 +962,45 @@ async fn genres_are_created_and_renamed_everywhere_at_once() {
     }
     assert_eq!(catalog_digest(&app).await, digest);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_staff_may_list_archived_books() {
+    let app = TestApp::new().await;
+    let staff = app.staff_token("archivist@example.com").await;
+    let customer = app.customer_token("curious@example.com").await;
+    app.sql("UPDATE books SET archived = true WHERE slug = 'emma'")
+        .await;
+    app.flush_cache().await;
+    let query = "{ books(first: 5, filter: {search: \"Emma\", includeArchived: true}) { nodes { slug archived } } }";
+    let data = app.data_as(&staff, query, serde_json::json!({})).await;
+    let nodes = data["books"]["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .any(|book| book["slug"] == "emma" && book["archived"] == true),
+        "{data}"
+    );
+    let refused = app
+        .graphql_as(&customer, query, serde_json::json!({}))
+        .await
+        .json();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let anonymous = app.graphql(query, serde_json::json!({})).await.json();
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    let public = app
+        .data(
+            "{ books(first: 5, filter: {search: \"Emma\"}) { nodes { slug } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(
+        public["books"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|book| book["slug"] != "emma")
+    );
+}

@@ -122,6 +122,7 @@ impl CatalogParams {
             max_price_cents,
             in_stock: (set(&self.stock) == Some("1")).then_some(true),
             format,
+            include_archived: None,
         };
         (filter, sort, errors)
     }

@@ -9,7 +9,7 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{api_error_page, not_found_page, page};
+use super::{api_error_page, not_found_page, page, price_cents};
 use crate::AppState;
 use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
 use crate::session::Visitor;
@@ -65,19 +65,6 @@ fn set(value: &Option<String>) -> Option<&str> {
         .filter(|value| !value.is_empty())
 }
 
-/// "12" or "12.50" (whole currency units) to cents.
-fn cents(text: &str) -> Option<i64> {
-    let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let units: i64 = units.parse().ok().filter(|units| *units >= 0)?;
-    let fraction = match fraction.len() {
-        0 => 0,
-        1 => fraction.parse::<i64>().ok()? * 10,
-        2 => fraction.parse::<i64>().ok()?,
-        _ => return None,
-    };
-    units.checked_mul(100)?.checked_add(fraction)
-}
-
 impl CatalogParams {
     /// The backend filter and sort, plus a message per field that could not
     /// be understood (shown next to the field; the field is ignored).
@@ -92,7 +79,7 @@ impl CatalogParams {
         let mut errors = Vec::new();
         let mut price = |name: &'static str, value: &Option<String>| match set(value) {
             None => None,
-            Some(text) => cents(text).or_else(|| {
+            Some(text) => price_cents(text).or_else(|| {
                 errors.push((name, "enter an amount such as 12 or 12.50"));
                 None
             }),
@@ -274,13 +261,10 @@ mod tests {
 
     #[test]
     fn prices_in_units_become_cents() {
-        assert_eq!(cents("12"), Some(1200));
-        assert_eq!(cents("12.5"), Some(1250));
-        assert_eq!(cents("12.50"), Some(1250));
-        assert_eq!(cents("0.99"), Some(99));
-        assert_eq!(cents("-1"), None);
-        assert_eq!(cents("12.345"), None);
-        assert_eq!(cents("abc"), None);
+        assert_eq!(price_cents("12"), Some(1200));
+        assert_eq!(price_cents("12.50"), Some(1250));
+        assert_eq!(price_cents("abc"), None);
+        assert_eq!(price_cents("1.-5"), None);
     }
 
     #[test]

@@ -36,6 +36,30 @@ pub fn page(
     visitor.finish(state.templates.render(status, template, context))
 }
 
+/// "12.99" (currency units, an optional leading "$") to cents.
+pub fn price_cents(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let text = text.strip_prefix('$').unwrap_or(text);
+    let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let units: i64 = units.parse().ok()?;
+    let fraction = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().ok()? * 10,
+        2 => fraction.parse::<i64>().ok()?,
+        _ => return None,
+    };
+    units
+        .checked_mul(100)?
+        .checked_add(fraction)
+        .filter(|cents| *cents <= i64::from(i32::MAX))
+}
+
 pub async fn not_found(State(state): State<AppState>) -> Response {
     not_found_page(&state)
 }

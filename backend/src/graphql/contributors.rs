@@ -5,12 +5,10 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::books::{load_books, page_items};
+use super::books::{BookConnection, load_books, page_items};
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BooksOfContributor, ContributorId, Loaders};
-use super::pagination::{
-    BookConnection, ContributorConnection, Page, PageArgs, page_complexity, split_extra,
-};
+use super::pagination::{Page, PageArgs, connection, page_complexity, split_extra};
 use super::read_connection;
 use crate::db;
 use crate::error::Error;
@@ -81,6 +79,8 @@ impl Contributor {
         Ok(Page::new(books, window, Some(total), end < all.len()).into())
     }
 }
+
+connection!(ContributorConnection, ContributorEdge, Contributor);
 
 #[derive(Default)]
 pub struct ContributorQuery;

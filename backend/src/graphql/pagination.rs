@@ -5,9 +5,6 @@
 use async_graphql::SimpleObject;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use super::books::Book;
-use super::contributors::Contributor;
-use super::orders::Order;
 use crate::error::Error;
 
 /// The largest page a client may ask for.
@@ -132,10 +129,10 @@ pub struct PageInfo {
 /// One page of items with their cursors, from which the typed connection
 /// objects are built.
 pub struct Page<T> {
-    items: Vec<T>,
-    cursors: Vec<String>,
-    page_info: PageInfo,
-    total_count: i32,
+    pub items: Vec<T>,
+    pub cursors: Vec<String>,
+    pub page_info: PageInfo,
+    pub total_count: i32,
 }
 
 impl<T> Page<T> {
@@ -161,7 +158,8 @@ impl<T> Page<T> {
 }
 
 /// Declares `$connection` and `$edge` for `$node` (async-graphql cannot
-/// derive a generic connection whose edges are generic too).
+/// derive a generic connection whose edges are generic too). Invoked next to
+/// each node type, so this module imports no domain module.
 macro_rules! connection {
     ($connection:ident, $edge:ident, $node:ty) => {
         #[derive(async_graphql::SimpleObject)]
@@ -175,13 +173,13 @@ macro_rules! connection {
             pub edges: Vec<$edge>,
             /// The same items as `edges`, without cursors.
             pub nodes: Vec<$node>,
-            pub page_info: PageInfo,
+            pub page_info: $crate::graphql::pagination::PageInfo,
             /// How many items match, across all pages.
             pub total_count: i32,
         }
 
-        impl From<Page<$node>> for $connection {
-            fn from(page: Page<$node>) -> Self {
+        impl From<$crate::graphql::pagination::Page<$node>> for $connection {
+            fn from(page: $crate::graphql::pagination::Page<$node>) -> Self {
                 Self {
                     edges: page
                         .cursors
@@ -198,9 +196,7 @@ macro_rules! connection {
     };
 }
 
-connection!(BookConnection, BookEdge, Book);
-connection!(ContributorConnection, ContributorEdge, Contributor);
-connection!(OrderConnection, OrderEdge, Order);
+pub(crate) use connection;
 
 #[cfg(test)]
 mod tests {

@@ -1,165 +1,213 @@
-//! Configuration, read once from the environment at start-up.
+//! Configuration: one struct, read once at start-up from the environment (or
+//! the equivalent command-line flags), through clap. `bookstore --help`
+//! lists every variable with its meaning and default; README.md and
+//! `.env.example` say the same.
 //!
-//! Every variable is documented here and in README.md / .env.example. Secrets
-//! (database and Redis URLs may carry passwords) are never printed: `Debug`
-//! redacts them.
+//! Secrets (database and Redis URLs may carry passwords) are never printed:
+//! `--help` hides their values and `Debug` redacts them. An empty optional
+//! variable (`DATABASE_READ_URL=`, `CLIENT_IP_HEADER=`) means unset; an empty
+//! `REDIS_URL` disables caching.
 
 use std::{fmt, net::SocketAddr, time::Duration};
 
-use anyhow::Context;
+use clap::builder::BoolishValueParser;
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-#[derive(Clone)]
+#[derive(Clone, Args)]
 pub struct Config {
-    /// `DATABASE_URL`: the primary Postgres (reads and writes).
+    /// The primary Postgres (reads and writes).
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/bookstore",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub database_url: String,
-    /// `DATABASE_READ_URL`: optional read replica for catalog reads.
+    /// Read replica for catalog reads (unset: the primary).
+    #[arg(
+        long = "database-read-url",
+        env = "DATABASE_READ_URL",
+        hide_env_values = true
+    )]
     pub database_read_url: Option<String>,
-    /// `DATABASE_POOL_SIZE`: connections per pool (default 16).
+    /// Connections per pool.
+    #[arg(
+        long = "database-pool-size",
+        env = "DATABASE_POOL_SIZE",
+        default_value_t = 16
+    )]
     pub database_pool_size: u32,
-    /// `REDIS_URL`: the cache; empty disables caching entirely.
+    /// The cache; empty disables caching (every read goes to Postgres).
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
-    /// `CACHE_TTL_SECS`: lifetime of a cached entity (default 300).
+    /// Lifetime of a cached entity, in seconds.
+    #[arg(long = "cache-ttl-secs", env = "CACHE_TTL_SECS", default_value = "300", value_parser = seconds)]
     pub cache_ttl: Duration,
-    /// `CACHE_NAMESPACE`: prefix of every Redis key (default `bookstore`).
+    /// Prefix of every Redis key.
+    #[arg(
+        long = "cache-namespace",
+        env = "CACHE_NAMESPACE",
+        default_value = "bookstore"
+    )]
     pub cache_namespace: String,
-    /// `REDIS_TIMEOUT_MS`: how long a Redis call may take before the request
-    /// goes to Postgres instead (default 100).
+    /// A Redis call slower than this (milliseconds) is abandoned; the
+    /// request is served from Postgres.
+    #[arg(long = "redis-timeout-ms", env = "REDIS_TIMEOUT_MS", default_value = "100", value_parser = milliseconds)]
     pub redis_timeout: Duration,
-    /// `REDIS_BACKOFF_SECS`: after a Redis failure, how long to bypass it
-    /// before trying again (default 5).
+    /// After a Redis failure, Redis is bypassed this long (seconds).
+    #[arg(long = "redis-backoff-secs", env = "REDIS_BACKOFF_SECS", default_value = "5", value_parser = seconds)]
     pub redis_backoff: Duration,
-    /// `BIND_ADDR`: where the backend listens (default 127.0.0.1:8000).
+    /// Where the backend listens.
+    #[arg(
+        long = "bind-addr",
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
     pub bind_addr: SocketAddr,
-    /// `GRAPHQL_INTROSPECTION`: allow introspection (default true; turn off in production).
+    /// Allow introspection (turn off in production).
+    #[arg(long = "graphql-introspection", env = "GRAPHQL_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub introspection: bool,
-    /// `GRAPHIQL`: serve GraphiQL on `GET /graphql` (default true).
+    /// Serve GraphiQL on `GET /graphql` to browsers (turn off in production).
+    #[arg(long = "graphiql", env = "GRAPHIQL", default_value = "true", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub graphiql: bool,
-    /// `GRAPHQL_MAX_DEPTH` (default 15: the standard introspection query fits).
+    /// Query depth limit (the standard introspection query fits 15).
+    #[arg(
+        long = "graphql-max-depth",
+        env = "GRAPHQL_MAX_DEPTH",
+        default_value_t = 15
+    )]
     pub max_depth: usize,
-    /// `GRAPHQL_MAX_COMPLEXITY` (default 10000; page sizes multiply).
+    /// Query complexity limit; page sizes (`first`/`last`) multiply.
+    #[arg(
+        long = "graphql-max-complexity",
+        env = "GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 10000
+    )]
     pub max_complexity: usize,
-    /// `GRAPHQL_MAX_ALIASES` (default 30).
+    /// Aliased fields per request (fragment spreads counted each time).
+    #[arg(
+        long = "graphql-max-aliases",
+        env = "GRAPHQL_MAX_ALIASES",
+        default_value_t = 30
+    )]
     pub max_aliases: usize,
-    /// `MAX_BODY_BYTES`: request body limit (default 65536).
+    /// Request body limit in bytes (413 above).
+    #[arg(
+        long = "max-body-bytes",
+        env = "MAX_BODY_BYTES",
+        default_value_t = 65536
+    )]
     pub max_body_bytes: usize,
-    /// `REQUEST_TIMEOUT_SECS`: whole-request time limit (default 10).
+    /// Whole-request time limit in seconds (503 above).
+    #[arg(long = "request-timeout-secs", env = "REQUEST_TIMEOUT_SECS", default_value = "10", value_parser = seconds)]
     pub request_timeout: Duration,
-    /// `SESSION_IDLE_SECS`: a session unused this long ends (default 14 days).
+    /// A session unused this long (seconds) ends (default 14 days).
+    #[arg(long = "session-idle-secs", env = "SESSION_IDLE_SECS", default_value = "1209600", value_parser = seconds)]
     pub session_idle: Duration,
-    /// `SESSION_MAX_AGE_SECS`: a session ends this long after sign-in, used or
-    /// not (default 30 days).
+    /// A session ends this long (seconds) after sign-in, used or not
+    /// (default 30 days).
+    #[arg(long = "session-max-age-secs", env = "SESSION_MAX_AGE_SECS", default_value = "2592000", value_parser = seconds)]
     pub session_max_age: Duration,
-    /// `SESSION_COOKIE`: the cookie the storefront keeps the token in
-    /// (default `bookstore_session`); `Authorization: Bearer` also works.
+    /// The cookie the storefront keeps the session token in;
+    /// `Authorization: Bearer` also works.
+    #[arg(
+        long = "session-cookie",
+        env = "SESSION_COOKIE",
+        default_value = "bookstore_session"
+    )]
     pub session_cookie: String,
-    /// `LOGIN_MAX_ATTEMPTS_PER_ACCOUNT`: sign-in attempts per email per
-    /// window before `TOO_MANY_ATTEMPTS` (default 5; a success resets it).
+    /// Sign-in attempts per email per window before TOO_MANY_ATTEMPTS (a
+    /// success resets it).
+    #[arg(
+        long = "login-max-attempts-per-account",
+        env = "LOGIN_MAX_ATTEMPTS_PER_ACCOUNT",
+        default_value_t = 5
+    )]
     pub login_attempts_per_account: i64,
-    /// `LOGIN_MAX_ATTEMPTS_PER_CLIENT`: sign-in attempts per client address
-    /// per window (default 30).
+    /// Sign-in attempts per client address per window.
+    #[arg(
+        long = "login-max-attempts-per-client",
+        env = "LOGIN_MAX_ATTEMPTS_PER_CLIENT",
+        default_value_t = 30
+    )]
     pub login_attempts_per_client: i64,
-    /// `LOGIN_THROTTLE_WINDOW_SECS` (default 900).
+    /// The sign-in throttling window, in seconds.
+    #[arg(long = "login-throttle-window-secs", env = "LOGIN_THROTTLE_WINDOW_SECS", default_value = "900", value_parser = seconds)]
     pub login_throttle_window: Duration,
-    /// `CLIENT_IP_HEADER`: behind a proxy, the header holding the client's
-    /// address (such as `X-Forwarded-For`, first entry); unset = the peer.
+    /// Behind a proxy: the header holding the client's address (such as
+    /// `X-Forwarded-For`, first entry); unset = the peer address.
+    #[arg(long = "client-ip-header", env = "CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
 }
 
+/// Only for reading a [`Config`] on its own (tests, `from_lookup`).
+#[derive(Parser)]
+#[command(name = "bookstore")]
+struct Standalone {
+    #[command(flatten)]
+    config: Config,
+}
+
 impl Config {
+    /// From the process environment alone (no command-line flags).
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Builds the configuration from any variable source (tests pass a map).
+    /// From any variable source (tests pass a map). The process environment
+    /// is not read: each variable `get` knows is passed as its flag.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let text = |name: &str, default: &str| {
-            get(name)
-                .filter(|value| !value.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned())
-        };
-        fn number<T: std::str::FromStr>(name: &str, value: String) -> anyhow::Result<T>
-        where
-            T::Err: std::error::Error + Send + Sync + 'static,
-        {
-            value
-                .trim()
-                .parse()
-                .with_context(|| format!("{name} must be a number, got {value:?}"))
-        }
-        fn flag(name: &str, value: String) -> anyhow::Result<bool> {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => anyhow::bail!("{name} must be true or false, got {value:?}"),
+        let command = Standalone::command();
+        let mut argv = vec!["bookstore".to_owned()];
+        for arg in command.get_arguments() {
+            let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                continue;
+            };
+            if let Some(value) = env.to_str().and_then(&get) {
+                argv.push(format!("--{long}={value}"));
             }
         }
-        let redis_url = match get("REDIS_URL") {
-            Some(value) if value.trim().is_empty() => None,
-            Some(value) => Some(value),
-            None => Some("redis://127.0.0.1:6379".to_owned()),
-        };
-        Ok(Self {
-            database_url: text(
-                "DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/bookstore",
-            ),
-            database_read_url: get("DATABASE_READ_URL").filter(|url| !url.trim().is_empty()),
-            database_pool_size: number("DATABASE_POOL_SIZE", text("DATABASE_POOL_SIZE", "16"))?,
-            redis_url,
-            cache_ttl: Duration::from_secs(number(
-                "CACHE_TTL_SECS",
-                text("CACHE_TTL_SECS", "300"),
-            )?),
-            cache_namespace: text("CACHE_NAMESPACE", "bookstore"),
-            redis_timeout: Duration::from_millis(number(
-                "REDIS_TIMEOUT_MS",
-                text("REDIS_TIMEOUT_MS", "100"),
-            )?),
-            redis_backoff: Duration::from_secs(number(
-                "REDIS_BACKOFF_SECS",
-                text("REDIS_BACKOFF_SECS", "5"),
-            )?),
-            bind_addr: number("BIND_ADDR", text("BIND_ADDR", "127.0.0.1:8000"))?,
-            introspection: flag(
-                "GRAPHQL_INTROSPECTION",
-                text("GRAPHQL_INTROSPECTION", "true"),
-            )?,
-            graphiql: flag("GRAPHIQL", text("GRAPHIQL", "true"))?,
-            max_depth: number("GRAPHQL_MAX_DEPTH", text("GRAPHQL_MAX_DEPTH", "15"))?,
-            max_complexity: number(
-                "GRAPHQL_MAX_COMPLEXITY",
-                text("GRAPHQL_MAX_COMPLEXITY", "10000"),
-            )?,
-            max_aliases: number("GRAPHQL_MAX_ALIASES", text("GRAPHQL_MAX_ALIASES", "30"))?,
-            max_body_bytes: number("MAX_BODY_BYTES", text("MAX_BODY_BYTES", "65536"))?,
-            request_timeout: Duration::from_secs(number(
-                "REQUEST_TIMEOUT_SECS",
-                text("REQUEST_TIMEOUT_SECS", "10"),
-            )?),
-            session_idle: Duration::from_secs(number(
-                "SESSION_IDLE_SECS",
-                text("SESSION_IDLE_SECS", "1209600"),
-            )?),
-            session_max_age: Duration::from_secs(number(
-                "SESSION_MAX_AGE_SECS",
-                text("SESSION_MAX_AGE_SECS", "2592000"),
-            )?),
-            session_cookie: text("SESSION_COOKIE", "bookstore_session"),
-            login_attempts_per_account: number(
-                "LOGIN_MAX_ATTEMPTS_PER_ACCOUNT",
-                text("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "5"),
-            )?,
-            login_attempts_per_client: number(
-                "LOGIN_MAX_ATTEMPTS_PER_CLIENT",
-                text("LOGIN_MAX_ATTEMPTS_PER_CLIENT", "30"),
-            )?,
-            login_throttle_window: Duration::from_secs(number(
-                "LOGIN_THROTTLE_WINDOW_SECS",
-                text("LOGIN_THROTTLE_WINDOW_SECS", "900"),
-            )?),
-            client_ip_header: get("CLIENT_IP_HEADER").filter(|name| !name.trim().is_empty()),
-        })
+        let matches = command
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(argv)
+            .map_err(|error| anyhow::anyhow!("{}", error.render()))?;
+        Ok(Standalone::from_arg_matches(&matches)?.config.normalized())
     }
+
+    /// Call once after parsing: an empty optional variable means unset (an
+    /// empty `REDIS_URL` disables the cache).
+    pub fn normalized(mut self) -> Self {
+        for value in [
+            &mut self.database_read_url,
+            &mut self.redis_url,
+            &mut self.client_ip_header,
+        ] {
+            *value = value.take().filter(|text| !text.trim().is_empty());
+        }
+        self
+    }
+}
+
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
+}
+
+fn milliseconds(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{value:?} is not a whole number of milliseconds"))
 }
 
 /// Hides the password in a connection URL (`scheme://user:secret@host` ->
@@ -239,11 +287,42 @@ mod tests {
         let error =
             Config::from_lookup(|name| (name == "GRAPHQL_MAX_DEPTH").then(|| "deep".into()))
                 .err()
-                .map(|error| error.to_string());
-        assert_eq!(
-            error.as_deref(),
-            Some("GRAPHQL_MAX_DEPTH must be a number, got \"deep\"")
+                .map(|error| error.to_string())
+                .unwrap_or_default();
+        assert!(
+            error.contains("GRAPHQL_MAX_DEPTH") && error.contains("\"deep\"")
+                || error.contains("'deep'"),
+            "{error}"
         );
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_POOL_SIZE" => Some("4".into()),
+            "GRAPHIQL" => Some("off".into()),
+            "DATABASE_READ_URL" => Some(" ".into()),
+            "REQUEST_TIMEOUT_SECS" => Some("7".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.database_pool_size, 4);
+        assert!(!config.graphiql && config.introspection);
+        assert_eq!(config.database_read_url, None);
+        assert_eq!(config.request_timeout, Duration::from_secs(7));
+        assert_eq!(config.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(config.session_idle, Duration::from_secs(1_209_600));
+    }
+
+    #[test]
+    fn debug_and_help_hide_secrets() {
+        let config = Config::from_lookup(|name| {
+            (name == "DATABASE_URL").then(|| "postgres://app:hunter2@db/bookstore".into())
+        })
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let help = Standalone::command().render_long_help().to_string();
+        assert!(help.contains("DATABASE_URL") && help.contains("REDIS_TIMEOUT_MS"));
     }
 
     #[test]

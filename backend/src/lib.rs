@@ -9,10 +9,11 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod graphql;
+pub mod http;
+pub mod metrics;
 pub mod payments;
 pub mod seed;
 pub mod telemetry;
-pub mod testing;
 
 use anyhow::Context;
 

@@ -7,12 +7,15 @@ use bookstore::config::Config;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The bookstore GraphQL backend.
+/// The bookstore GraphQL backend. Every option is also read from the
+/// environment variable shown next to it (or from `.env`, in development).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    config: Config,
 }
 
 #[derive(Subcommand)]
@@ -49,13 +52,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `.env` is for development; a missing file is not an error.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     if let Command::ExportSchema = cli.command {
         print!("{}", bookstore::graphql::sdl());
         return Ok(());
     }
     bookstore::telemetry::init();
-    let config = Config::from_env()?;
+    let config = cli.config.normalized();
     match cli.command {
         Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
         Command::Migrate => {

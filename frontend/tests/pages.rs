@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, header};
-use bookstore::testing::TestDatabase;
+use bookstore_test_support::TestDatabase;
 
 mod support;
 use support::{Shop, backend, get, storefront, unescape};
@@ -126,7 +126,7 @@ async fn text_from_the_catalog_is_escaped() {
     )
     .await
     .unwrap();
-    bookstore::testing::execute(
+    bookstore_test_support::execute(
         &mut conn,
         "UPDATE books SET description = '<script>alert(1)</script>' WHERE slug = 'moby-dick'",
     )

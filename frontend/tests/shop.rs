@@ -561,13 +561,13 @@ async fn set_stock(shop: &Shop, book_id: &str, stock: i64) {
     )
     .await
     .unwrap();
-    bookstore::testing::execute(
+    bookstore_test_support::execute(
         &mut conn,
         &format!("UPDATE books SET stock = {stock} WHERE id = {id}"),
     )
     .await;
     let cache = bookstore::cache::Cache::new(
-        Some(&bookstore::testing::redis_url()),
+        Some(&bookstore_test_support::redis_url()),
         &shop.database.name,
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(1),

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BookId, Loaders, RelationsOfBook};
-use super::pagination::{Page, connection, PageArgs, page_complexity, split_extra};
+use super::pagination::{Page, PageArgs, connection, page_complexity, split_extra};
 use super::read_connection;
 use crate::cache::Cache;
 use crate::db;

@@ -14,7 +14,7 @@ use super::books::{Book, Money, load_books};
 use super::carts::{ShippingMethodCode, accessible_cart};
 use super::ids::{NodeType, global_id};
 use super::loaders::{AddressId, LinesOfOrder, OrderLoaders, PaymentsOfOrder, ShipmentOfOrder};
-use super::pagination::{Page, connection, PageArgs, page_complexity, split_extra};
+use super::pagination::{Page, PageArgs, connection, page_complexity, split_extra};
 use super::user_errors::{UserError, UserErrorCode};
 use crate::auth::{RequestAuth, Sessions, Viewer, require_staff};
 use crate::cache::{Cache, Entry, Kind};

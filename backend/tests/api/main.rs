@@ -11,4 +11,5 @@ mod migrations;
 mod orders;
 mod schema;
 mod search;
+mod snapshots;
 mod support;

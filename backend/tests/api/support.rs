@@ -10,7 +10,7 @@ use bookstore::app::{AppState, router};
 use bookstore::cache::Cache;
 use bookstore::config::Config;
 use bookstore::db::Db;
-pub use bookstore::testing::{TestDatabase, execute, redis_connection, redis_url};
+pub use bookstore_test_support::{TestDatabase, execute, redis_connection, redis_url};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};

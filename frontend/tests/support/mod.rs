@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bookstore::testing::TestDatabase;
+use bookstore_test_support::TestDatabase;
 use bookstore_web::config::Config;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -48,7 +48,7 @@ pub async fn backend(database: &TestDatabase) -> String {
     let config = bookstore::config::Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some(database.url.clone()),
         "CACHE_NAMESPACE" => Some(database.name.clone()),
-        "REDIS_URL" => Some(bookstore::testing::redis_url()),
+        "REDIS_URL" => Some(bookstore_test_support::redis_url()),
         "DATABASE_POOL_SIZE" => Some("4".into()),
         _ => None,
     })

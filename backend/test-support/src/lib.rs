@@ -1,7 +1,10 @@
 //! Test support shared by the backend's and the storefront's integration
 //! tests: each test gets its own database, cloned from a template that is
 //! migrated and seeded with the demo catalog once per version of the
-//! migrations and seed data. Not used by the service itself.
+//! migrations and seed data.
+//!
+//! A dev-only crate: the release binaries never link it. It must never be a
+//! normal dependency of either service.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::collections::hash_map::DefaultHasher;
@@ -12,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use crate::db;
+use bookstore::db;
 
 pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -75,8 +78,8 @@ fn template_name() -> String {
     db::migration_versions()
         .expect("migrations embedded")
         .hash(&mut hasher);
-    include_str!("seed/demo_catalog.json").hash(&mut hasher);
-    for migration in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+    include_str!("../../src/seed/demo_catalog.json").hash(&mut hasher);
+    for migration in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"))
         .expect("migrations directory")
         .flatten()
     {
@@ -124,7 +127,7 @@ async fn ensure_template() -> String {
             let mut conn = AsyncPgConnection::establish(&url)
                 .await
                 .expect("template connection");
-            crate::seed::demo(&mut conn)
+            bookstore::seed::demo(&mut conn)
                 .await
                 .expect("seeding the template");
         }

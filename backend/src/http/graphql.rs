@@ -1,0 +1,322 @@
+//! The `/graphql` endpoint, following the GraphQL-over-HTTP specification:
+//! content negotiation between `application/graphql-response+json` and
+//! `application/json`, 400 for request errors where the spec asks for it,
+//! only JSON bodies on POST (no form or text bodies a browser could send
+//! cross-site), no mutations over GET, no batches. GraphiQL on `GET` from a
+//! browser when enabled.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response as GraphQLResponse, ServerError, Value, Variables};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::aliases::count_aliases;
+use super::client::ClientSettings;
+use super::errors::{not_acceptable, plain_error};
+use super::negotiation::{JSON, Media};
+use super::parsed_queries::ParsedQueries;
+use crate::auth::RequestAuth;
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{annotate, set_code};
+use crate::graphql::AppSchema;
+use crate::graphql::loaders::{loaders, order_loaders};
+use crate::metrics::Metrics;
+
+/// Everything the `/graphql` routes need: the schema, what per-request
+/// loaders are built from, the transport's own limits and caches.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub schema: AppSchema,
+    pub db: Db,
+    pub cache: Cache,
+    pub graphiql: bool,
+    pub max_aliases: usize,
+    pub client: ClientSettings,
+    pub parsed_queries: Arc<ParsedQueries>,
+    pub metrics: Metrics,
+}
+
+impl Endpoint {
+    pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
+        Self {
+            schema,
+            db,
+            cache,
+            graphiql: config.graphiql,
+            max_aliases: config.max_aliases,
+            client: ClientSettings {
+                session_cookie: config.session_cookie.clone(),
+                client_ip_header: config.client_ip_header.clone(),
+            },
+            parsed_queries: Arc::new(ParsedQueries::new()),
+            metrics,
+        }
+    }
+
+    async fn execute(&self, media: Media, mut request: Request, auth: RequestAuth) -> Response {
+        let started = std::time::Instant::now();
+        // Parsed once here (or taken from the parsed-query cache); async-graphql
+        // reuses the parsed document.
+        let aliases = match self.parsed_queries.get(&request.query) {
+            Some((document, aliases)) => {
+                request.set_parsed_query(document);
+                aliases
+            }
+            None => {
+                let query = request.query.clone();
+                match request.parsed_query() {
+                    Ok(document) => {
+                        let aliases = count_aliases(document);
+                        self.parsed_queries.insert(&query, document, aliases);
+                        aliases
+                    }
+                    Err(mut error) => {
+                        set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+                        return respond(media, GraphQLResponse::from_errors(vec![error]));
+                    }
+                }
+            }
+        };
+        if aliases > self.max_aliases {
+            let mut error = ServerError::new(
+                format!(
+                    "the query uses {aliases} aliases; at most {} are allowed",
+                    self.max_aliases
+                ),
+                None,
+            );
+            set_code(&mut error, "GRAPHQL_VALIDATION_FAILED");
+            return respond(media, GraphQLResponse::from_errors(vec![error]));
+        }
+        let request = request
+            .data(loaders(self.db.clone(), self.cache.clone()))
+            .data(order_loaders(self.db.clone()))
+            .data(auth);
+        let mut response = self.schema.execute(request).await;
+        for error in &mut response.errors {
+            annotate(error);
+        }
+        self.metrics.graphql_request(started.elapsed());
+        respond(media, response)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    operation_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostBody {
+    query: Option<String>,
+    #[serde(default)]
+    variables: Option<serde_json::Value>,
+    #[serde(default)]
+    operation_name: Option<String>,
+}
+
+/// `GET /graphql`: GraphiQL for a browser, otherwise a query (never a
+/// mutation) from the URL parameters.
+pub async fn get(
+    State(endpoint): State<Endpoint>,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            "the URL parameters could not be read",
+        );
+    };
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if params.query.is_none() && wants_html && endpoint.graphiql {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Bookstore GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let Some(query) = params.query else {
+        return plain_error(StatusCode::BAD_REQUEST, "the `query` parameter is required");
+    };
+    let variables = match params
+        .variables
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            return plain_error(StatusCode::BAD_REQUEST, "`variables` must be a JSON object");
+        }
+    };
+    let mut request = match build_request(query, variables, params.operation_name) {
+        Ok(request) => request,
+        Err(message) => return plain_error(StatusCode::BAD_REQUEST, message),
+    };
+    // Mutations change state: never over GET (a link or a prefetch could run them).
+    let operation_name = request.operation_name.clone();
+    match request.parsed_query() {
+        Ok(document) => {
+            let name = operation_name.as_deref();
+            let is_mutation = document.operations.iter().any(|(op_name, operation)| {
+                let selected = match name {
+                    Some(name) => op_name.is_some_and(|op_name| op_name.as_str() == name),
+                    None => true,
+                };
+                selected && operation.node.ty == OperationType::Mutation
+            });
+            if is_mutation {
+                let mut response = plain_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "mutations must be sent with POST",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return response;
+            }
+        }
+        Err(mut error) => {
+            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            return respond(media, GraphQLResponse::from_errors(vec![error]));
+        }
+    }
+    let auth = endpoint.client.request_auth(&headers, peer);
+    endpoint.execute(media, request, auth).await
+}
+
+/// `POST /graphql` with a JSON body.
+pub async fn post(
+    State(endpoint): State<Endpoint>,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = Media::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some(JSON) {
+        return plain_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as Content-Type: application/json",
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return plain_error(rejection.status(), &rejection.body_text()),
+    };
+    let body: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(_) => return plain_error(StatusCode::BAD_REQUEST, "the body is not valid JSON"),
+    };
+    if body.is_array() {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported",
+        );
+    }
+    let Ok(body) = serde_json::from_value::<PostBody>(body) else {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            "the body must be an object with `query`, and optionally `variables` and `operationName`",
+        );
+    };
+    let Some(query) = body.query else {
+        return plain_error(StatusCode::BAD_REQUEST, "`query` is required");
+    };
+    match build_request(query, body.variables, body.operation_name) {
+        Ok(request) => {
+            let auth = endpoint.client.request_auth(&headers, peer);
+            endpoint.execute(media, request, auth).await
+        }
+        Err(message) => plain_error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+fn build_request(
+    query: String,
+    variables: Option<serde_json::Value>,
+    operation_name: Option<String>,
+) -> Result<Request, &'static str> {
+    let mut request = Request::new(query);
+    match variables {
+        None | Some(serde_json::Value::Null) => {}
+        Some(value @ serde_json::Value::Object(_)) => {
+            request = request.variables(Variables::from_json(value));
+        }
+        Some(_) => {
+            return Err("`variables` must be a JSON object");
+        }
+    }
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    Ok(request)
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, Value>,
+}
+
+fn respond(media: Media, response: GraphQLResponse) -> Response {
+    // A request error (parse, validation, limits, variables) happens before
+    // execution: no data at all and no error carries a field path.
+    let request_error = matches!(response.data, Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let status = if request_error && media == Media::GraphQLResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => (
+            status,
+            [(header::CONTENT_TYPE, media.content_type())],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => plain_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}

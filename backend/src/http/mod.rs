@@ -1,0 +1,16 @@
+//! The HTTP transport of the GraphQL API: the `/graphql` handler (content
+//! negotiation, request limits the schema cannot see, the parsed-query
+//! cache), who is asking (token, address), and the plain error responses
+//! shared by every route.
+//!
+//! Owns: turning HTTP requests into GraphQL requests and GraphQL responses
+//! into HTTP responses. Must never: resolve fields, touch the database other
+//! than through the schema, or know any domain type.
+
+mod aliases;
+pub mod client;
+pub mod errors;
+pub mod graphql;
+pub mod health;
+mod negotiation;
+mod parsed_queries;

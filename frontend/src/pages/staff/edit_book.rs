@@ -213,21 +213,13 @@ pub(super) async fn archive_book(
     Path(slug): Path<String>,
     Form(form): Form<BookAction>,
 ) -> Response {
-    if !visitor.csrf_ok(&form.csrf) {
-        return visitor.csrf_failure(&state);
-    }
-    let variables = staff_archive_book::Variables { id: form.id };
     book_action::<StaffArchiveBook>(
         &state,
         &visitor,
         &slug,
-        variables,
-        |data| {
-            let payload = data.archive_book;
-            let book = payload.book.map(|book| (book.slug, book.title));
-            let errors = payload.user_errors.into_iter().map(|error| error.message);
-            (book, errors.collect())
-        },
+        form,
+        |id| staff_archive_book::Variables { id },
+        |data| changed_book!(data.archive_book),
         |title| format!("Archived “{title}”: it is out of the catalog until you restore it."),
     )
     .await
@@ -239,37 +231,47 @@ pub(super) async fn restore_book(
     Path(slug): Path<String>,
     Form(form): Form<BookAction>,
 ) -> Response {
-    if !visitor.csrf_ok(&form.csrf) {
-        return visitor.csrf_failure(&state);
-    }
-    let variables = staff_restore_book::Variables { id: form.id };
     book_action::<StaffRestoreBook>(
         &state,
         &visitor,
         &slug,
-        variables,
-        |data| {
-            let payload = data.restore_book;
-            let book = payload.book.map(|book| (book.slug, book.title));
-            let errors = payload.user_errors.into_iter().map(|error| error.message);
-            (book, errors.collect())
-        },
+        form,
+        |id| staff_restore_book::Variables { id },
+        |data| changed_book!(data.restore_book),
         |title| format!("Restored “{title}”: it is back in the catalog."),
     )
     .await
 }
 
-/// Runs an action on the book at `slug` (archive, restore): on success to
-/// the book's edit page with `done(title)`, else back with the userErrors.
-/// `outcome` reads the payload: the book's slug and title, and the errors.
+/// `(the book's slug and title, its userErrors)`, from an archive or
+/// restore payload (each operation has its own generated types, hence a
+/// macro).
+macro_rules! changed_book {
+    ($payload:expr) => {{
+        let payload = $payload;
+        let book = payload.book.map(|book| (book.slug, book.title));
+        let errors = payload.user_errors.into_iter().map(|error| error.message);
+        (book, errors.collect())
+    }};
+}
+use changed_book;
+
+/// Checks the form's CSRF token, runs an action on the book at `slug`
+/// (archive, restore; `variables` of the book's id): on success to the
+/// book's edit page with `done(title)`, else back with the userErrors.
 async fn book_action<Q: GraphQLQuery>(
     state: &AppState,
     visitor: &Visitor,
     slug: &str,
-    variables: Q::Variables,
+    form: BookAction,
+    variables: impl FnOnce(String) -> Q::Variables,
     outcome: impl FnOnce(Q::ResponseData) -> (Option<(String, String)>, Vec<String>),
     done: impl FnOnce(&str) -> String,
 ) -> Response {
+    if !visitor.csrf_ok(&form.csrf) {
+        return visitor.csrf_failure(state);
+    }
+    let variables = variables(form.id);
     let back = edit_path(slug);
     let data = match run::<Q>(state, visitor, &back, variables).await {
         Ok(data) => data,

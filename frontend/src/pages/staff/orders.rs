@@ -181,9 +181,6 @@ pub(super) async fn ship_order(
     Path(number): Path<String>,
     Form(form): Form<ShipForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&form.csrf) {
-        return visitor.csrf_failure(&state);
-    }
     let variables = staff_ship_order::Variables {
         input: staff_ship_order::ShipOrderInput {
             number: number.clone(),
@@ -194,14 +191,11 @@ pub(super) async fn ship_order(
     change_status::<StaffShipOrder>(
         &state,
         &visitor,
+        &form.csrf,
         &number,
         variables,
         "is marked as shipped",
-        |data| {
-            let payload = data.mark_order_shipped;
-            let errors = payload.user_errors.into_iter().map(|error| error.message);
-            (payload.order.map(|order| order.number), errors.collect())
-        },
+        |data| changed_order!(data.mark_order_shipped),
     )
     .await
 }
@@ -212,23 +206,17 @@ pub(super) async fn deliver_order(
     Path(number): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&form.csrf) {
-        return visitor.csrf_failure(&state);
-    }
     let variables = staff_deliver_order::Variables {
         number: number.clone(),
     };
     change_status::<StaffDeliverOrder>(
         &state,
         &visitor,
+        &form.csrf,
         &number,
         variables,
         "is marked as delivered",
-        |data| {
-            let payload = data.mark_order_delivered;
-            let errors = payload.user_errors.into_iter().map(|error| error.message);
-            (payload.order.map(|order| order.number), errors.collect())
-        },
+        |data| changed_order!(data.mark_order_delivered),
     )
     .await
 }
@@ -239,39 +227,49 @@ pub(super) async fn refund_order(
     Path(number): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !visitor.csrf_ok(&form.csrf) {
-        return visitor.csrf_failure(&state);
-    }
     let variables = staff_refund_order::Variables {
         number: number.clone(),
     };
     change_status::<StaffRefundOrder>(
         &state,
         &visitor,
+        &form.csrf,
         &number,
         variables,
         "is refunded",
-        |data| {
-            let payload = data.refund_order;
-            let errors = payload.user_errors.into_iter().map(|error| error.message);
-            (payload.order.map(|order| order.number), errors.collect())
-        },
+        |data| changed_order!(data.refund_order),
     )
     .await
 }
 
-/// Runs a status change of order `number`, then back to the order with
+/// `(the changed order's number, its userErrors)`, from a status change's
+/// payload (each operation has its own generated types, hence a macro).
+macro_rules! changed_order {
+    ($payload:expr) => {{
+        let payload = $payload;
+        let errors = payload.user_errors.into_iter().map(|error| error.message);
+        (payload.order.map(|order| order.number), errors.collect())
+    }};
+}
+use changed_order;
+
+/// Checks the form's CSRF token, runs a status change of order `number`
+/// (nothing is sent when the token is wrong), then back to the order with
 /// what happened: "Order BK-1 {done}.", or a refused change (such as
 /// INVALID_STATE) as the flash message. `outcome` reads the payload: the
 /// changed order's number, and the userErrors.
 async fn change_status<Q: GraphQLQuery>(
     state: &AppState,
     visitor: &Visitor,
+    csrf: &str,
     number: &str,
     variables: Q::Variables,
     done: &str,
     outcome: impl FnOnce(Q::ResponseData) -> (Option<String>, Vec<String>),
 ) -> Response {
+    if !visitor.csrf_ok(csrf) {
+        return visitor.csrf_failure(state);
+    }
     let back = order_path(number);
     let data = match run::<Q>(state, visitor, &back, variables).await {
         Ok(data) => data,

@@ -1,6 +1,10 @@
 //! The one way the storefront reaches data: GraphQL over HTTP to the
 //! backend. A slow or absent backend becomes [`ApiError::Unavailable`]
 //! (a 503 "try again" page) within the configured timeout.
+//!
+//! Owns the HTTP client and turning the backend's answers into data or an
+//! [`ApiError`]. It never renders a page, never logs a session token, and
+//! imports no other module of the crate.
 
 use graphql_client::{GraphQLQuery, Response};
 use reqwest::header::ACCEPT;

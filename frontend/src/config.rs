@@ -1,69 +1,285 @@
-//! Storefront configuration from the environment (documented in README.md
-//! and .env.example).
+//! The storefront's configuration: one struct, read by clap from the
+//! command line or the environment (`bookstore-web --help` lists every
+//! variable with its meaning and default; README.md and .env.example say
+//! the same).
+//!
+//! Owns parsing and defaults only. It must never print a secret (`Debug`
+//! and `--help` redact `CSRF_SECRET`), never read the environment behind
+//! clap's back, and imports nothing of the crate but `tokens`.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
-#[derive(Clone)]
+use crate::tokens::random_token;
+
+const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";
+const DEFAULT_BACKEND_TIMEOUT_MS: &str = "5000";
+const DEFAULT_COOKIE_SECURE: &str = "false";
+
+/// The storefront: server-rendered HTML over the bookstore's GraphQL API.
+///
+/// Every option can also be set by the environment variable it names. An
+/// empty (or blank) variable counts as unset.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "bookstore-web", version)]
 pub struct Config {
-    /// `BIND_ADDR` (default 127.0.0.1:8080).
+    /// The address to listen on.
+    #[arg(
+        long,
+        env = "BIND_ADDR",
+        value_name = "ADDRESS",
+        default_value = DEFAULT_BIND_ADDR,
+        value_parser = bind_addr,
+    )]
     pub bind_addr: SocketAddr,
-    /// `GRAPHQL_URL`: the backend (default http://127.0.0.1:8000/graphql).
+
+    /// The backend's GraphQL endpoint.
+    #[arg(
+        long,
+        env = "GRAPHQL_URL",
+        value_name = "URL",
+        default_value = DEFAULT_GRAPHQL_URL,
+        value_parser = graphql_url,
+    )]
     pub graphql_url: String,
-    /// `BACKEND_TIMEOUT_MS`: how long a page waits for the backend before
-    /// showing the "try again" page (default 5000).
+
+    /// How long a page waits for the backend, in milliseconds, before
+    /// showing the shopper the "try again" page (503).
+    #[arg(
+        long = "backend-timeout-ms",
+        env = "BACKEND_TIMEOUT_MS",
+        value_name = "MILLISECONDS",
+        default_value = DEFAULT_BACKEND_TIMEOUT_MS,
+        value_parser = backend_timeout,
+    )]
     pub backend_timeout: Duration,
-    /// `CSRF_SECRET`: signs the forms' CSRF tokens. Set the same value on
-    /// every instance; unset = a random one per process (forms shown by a
-    /// previous process then fail once, with a clear message).
-    pub csrf_secret: Vec<u8>,
-    /// `COOKIE_SECURE`: true when served over HTTPS: cookies get `Secure`
-    /// and the `__Host-` prefix (default false).
+
+    /// Signs the forms' CSRF tokens: set the same value on every instance.
+    /// Unset: a random one per process (forms shown by a previous process
+    /// then fail once, with a clear message).
+    #[arg(
+        long,
+        env = "CSRF_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true,
+        value_parser = csrf_secret,
+    )]
+    pub csrf_secret: Secret,
+
+    /// Served over HTTPS: cookies get `Secure` and the `__Host-` prefix
+    /// (`1`, `true`, `yes` or `on`; anything else is false).
+    #[arg(
+        long,
+        env = "COOKIE_SECURE",
+        value_name = "BOOLEAN",
+        default_value = DEFAULT_COOKIE_SECURE,
+        action = ArgAction::Set,
+        value_parser = cookie_secure,
+    )]
     pub cookie_secure: bool,
 }
 
-impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
+/// A secret value: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let text = |name: &str, default: &str| {
-            get(name)
-                .filter(|value| !value.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned())
-        };
-        Ok(Self {
-            bind_addr: text("BIND_ADDR", "127.0.0.1:8080")
-                .parse()
-                .context("BIND_ADDR must be an address such as 127.0.0.1:8080")?,
-            graphql_url: text("GRAPHQL_URL", "http://127.0.0.1:8000/graphql"),
-            backend_timeout: Duration::from_millis(
-                text("BACKEND_TIMEOUT_MS", "5000")
-                    .parse()
-                    .context("BACKEND_TIMEOUT_MS must be a number of milliseconds")?,
-            ),
-            csrf_secret: match get("CSRF_SECRET").filter(|secret| !secret.is_empty()) {
-                Some(secret) => secret.into_bytes(),
-                None => crate::session::random_token().into_bytes(),
-            },
-            cookie_secure: matches!(
-                text("COOKIE_SECURE", "false").to_ascii_lowercase().as_str(),
-                "1" | "true" | "yes" | "on"
-            ),
-        })
+impl Secret {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
     }
 }
 
-impl std::fmt::Debug for Config {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind_addr", &self.bind_addr)
-            .field("graphql_url", &self.graphql_url)
-            .field("backend_timeout", &self.backend_timeout)
-            .field("cookie_secure", &self.cookie_secure)
-            .finish_non_exhaustive()
+        f.write_str("[redacted]")
+    }
+}
+
+/// `text`, or `default` when it is blank (an empty variable is unset).
+fn or_default<'a>(text: &'a str, default: &'a str) -> &'a str {
+    if text.trim().is_empty() {
+        default
+    } else {
+        text
+    }
+}
+
+fn bind_addr(text: &str) -> Result<SocketAddr, String> {
+    or_default(text, DEFAULT_BIND_ADDR)
+        .parse()
+        .map_err(|_| "BIND_ADDR must be an address such as 127.0.0.1:8080".to_owned())
+}
+
+fn graphql_url(text: &str) -> Result<String, String> {
+    Ok(or_default(text, DEFAULT_GRAPHQL_URL).to_owned())
+}
+
+fn backend_timeout(text: &str) -> Result<Duration, String> {
+    or_default(text, DEFAULT_BACKEND_TIMEOUT_MS)
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| "BACKEND_TIMEOUT_MS must be a number of milliseconds".to_owned())
+}
+
+/// Only an empty secret is unset: spaces are a (poor) secret all the same.
+fn csrf_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret(if text.is_empty() {
+        random_token().into_bytes()
+    } else {
+        text.as_bytes().to_vec()
+    }))
+}
+
+fn cookie_secure(text: &str) -> Result<bool, String> {
+    Ok(matches!(
+        or_default(text, DEFAULT_COOKIE_SECURE)
+            .to_ascii_lowercase()
+            .as_str(),
+        "1" | "true" | "yes" | "on"
+    ))
+}
+
+impl Config {
+    /// From the command line and the process environment (`--help` and
+    /// errors are printed, and end the process).
+    pub fn from_args_and_env() -> Self {
+        Self::parse()
+    }
+
+    /// From `lookup` alone (tests): the variables it knows, each as its
+    /// option; nothing comes from the process environment or command line.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut arguments = vec![OsString::from("bookstore-web")];
+        let command = Self::command().mut_args(|arg| {
+            let given = arg
+                .get_env()
+                .and_then(|name| name.to_str())
+                .and_then(&lookup);
+            if let (Some(value), Some(long)) = (given, arg.get_long()) {
+                arguments.push(OsString::from(format!("--{long}={value}")));
+            }
+            arg.env(None)
+        });
+        let matches = command
+            .try_get_matches_from(arguments)
+            .map_err(|error| anyhow::anyhow!("{}", error.render().to_string().trim()))?;
+        Ok(Self::from_arg_matches(&matches)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn config(variables: &[(&str, &str)]) -> anyhow::Result<Config> {
+        Config::from_lookup(|name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_serve_a_developer_machine() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.graphql_url, "http://127.0.0.1:8000/graphql");
+        assert_eq!(config.backend_timeout, Duration::from_millis(5000));
+        assert!(!config.cookie_secure);
+        // A random secret per process: long, and different each time.
+        assert_eq!(config.csrf_secret.expose().len(), 43);
+        let another = self::config(&[]).unwrap();
+        assert_ne!(config.csrf_secret.expose(), another.csrf_secret.expose());
+    }
+
+    #[test]
+    fn blank_values_are_unset() {
+        let config = config(&[
+            ("BIND_ADDR", ""),
+            ("GRAPHQL_URL", "  "),
+            ("BACKEND_TIMEOUT_MS", " "),
+            ("COOKIE_SECURE", ""),
+            ("CSRF_SECRET", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.graphql_url, "http://127.0.0.1:8000/graphql");
+        assert_eq!(config.backend_timeout, Duration::from_millis(5000));
+        assert!(!config.cookie_secure);
+        assert_eq!(config.csrf_secret.expose().len(), 43);
+    }
+
+    #[test]
+    fn variables_override_the_defaults() {
+        let config = config(&[
+            ("BIND_ADDR", "0.0.0.0:9000"),
+            ("GRAPHQL_URL", "http://backend:8000/graphql"),
+            ("BACKEND_TIMEOUT_MS", "250"),
+            ("CSRF_SECRET", "a shared secret"),
+            ("COOKIE_SECURE", "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!(config.bind_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.graphql_url, "http://backend:8000/graphql");
+        assert_eq!(config.backend_timeout, Duration::from_millis(250));
+        assert_eq!(config.csrf_secret.expose(), b"a shared secret");
+        assert!(config.cookie_secure);
+    }
+
+    #[test]
+    fn cookie_secure_takes_what_it_always_took() {
+        for (text, secure) in [
+            ("1", true),
+            ("yes", true),
+            ("On", true),
+            ("true", true),
+            ("0", false),
+            ("no", false),
+            ("banana", false),
+            (" true", false),
+        ] {
+            let config = config(&[("COOKIE_SECURE", text)]).unwrap();
+            assert_eq!(config.cookie_secure, secure, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let error = config(&[("BACKEND_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert!(error.to_string().contains("BACKEND_TIMEOUT_MS"), "{error}");
+        let error = config(&[("BIND_ADDR", "localhost")]).unwrap_err();
+        assert!(error.to_string().contains("BIND_ADDR"), "{error}");
+    }
+
+    #[test]
+    fn debug_and_help_never_show_the_secret() {
+        let config = config(&[("CSRF_SECRET", "hunter2 hunter2")]).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+        let help = Config::command().render_long_help().to_string();
+        for variable in [
+            "BIND_ADDR",
+            "GRAPHQL_URL",
+            "BACKEND_TIMEOUT_MS",
+            "CSRF_SECRET",
+            "COOKIE_SECURE",
+        ] {
+            assert!(help.contains(variable), "{variable} missing from {help}");
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! Every GraphQL operation the storefront sends, generated from the
-//! `.graphql` files under `queries/` and checked against `../schema.graphql`
-//! when the crate compiles: a breaking API change fails this build.
+//! The catalog's GraphQL operations (home, catalog, book, contributor),
+//! generated from `queries/catalog.graphql` and checked against
+//! `../schema.graphql` when the crate compiles: a breaking API change fails
+//! this build. (Each other page area declares its own in its `operations`
+//! module.) Holds generated types only; it never runs an operation.
 #![allow(clippy::upper_case_acronyms, missing_docs)]
 
 use graphql_client::GraphQLQuery;

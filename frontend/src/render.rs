@@ -1,6 +1,10 @@
 //! Templates: minijinja with autoescaping (every `.html` template). Release
 //! builds use the templates embedded at compile time; debug builds read them
 //! from disk on every request, so editing one needs no rebuild.
+//!
+//! Owns the template environment only; it never turns autoescaping off,
+//! never knows about visitors or the backend, and imports no other module
+//! of the crate.
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};

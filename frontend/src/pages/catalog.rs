@@ -1,21 +1,36 @@
 //! Browsing: the home page, the catalog (search, filters, sort, pages), a
 //! book's page and a contributor's page.
+//!
+//! Owns the public, read-only pages: they send no session to the backend
+//! and must never change anything.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::get;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::{api_error_page, not_found_page, page, price_cents};
-use crate::AppState;
+use super::page::{api_error_page, not_found_page, page};
+use super::params::{PageParams, Window, page_links, set};
+use crate::money::price_cents;
 use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
 use crate::session::Visitor;
+use crate::state::AppState;
 
 /// Books per catalog page.
 const PAGE_SIZE: i64 = 24;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/books", get(catalog))
+        .route("/books/{slug}", get(book))
+        .route("/contributors/{slug}", get(contributor))
+}
 
 pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
     match state.api.run::<Home>(queries::home::Variables, None).await {
@@ -56,13 +71,6 @@ pub struct CatalogParams {
     pub after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
-}
-
-fn set(value: &Option<String>) -> Option<&str> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
 }
 
 impl CatalogParams {
@@ -138,12 +146,12 @@ pub async fn catalog(
     // A mangled address shows the whole catalog rather than an error.
     let params = params.map(|Query(params)| params).unwrap_or_default();
     let (filter, sort, errors) = params.to_query();
-    let backwards = set(&params.before).is_some();
+    let window = Window::new(&params.after, &params.before, PAGE_SIZE);
     let variables = queries::catalog::Variables {
-        first: (!backwards).then_some(PAGE_SIZE),
-        after: set(&params.after).filter(|_| !backwards).map(str::to_owned),
-        last: backwards.then_some(PAGE_SIZE),
-        before: set(&params.before).map(str::to_owned),
+        first: window.first,
+        after: window.after,
+        last: window.last,
+        before: window.before,
         filter: Some(filter),
         sort,
     };
@@ -151,13 +159,8 @@ pub async fn catalog(
         Ok(data) => data,
         Err(error) => return api_error_page(&state, &error),
     };
-    let info = &data.books.page_info;
-    let next = info
-        .has_next_page
-        .then(|| params.with_cursors(info.end_cursor.clone(), None));
-    let previous = info
-        .has_previous_page
-        .then(|| params.with_cursors(None, info.start_cursor.clone()));
+    let (next, previous) = page_links!(data.books.page_info, |after, before| params
+        .with_cursors(after, before));
     let title = match set(&params.q) {
         Some(text) => format!("Results for “{text}”"),
         None => "All books".to_owned(),
@@ -199,14 +202,6 @@ pub async fn book(
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct PageParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
-}
-
 pub async fn contributor(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -214,14 +209,14 @@ pub async fn contributor(
     params: Result<Query<PageParams>, QueryRejection>,
 ) -> Response {
     let params = params.map(|Query(params)| params).unwrap_or_default();
-    let backwards = set(&params.before).is_some();
+    let window = Window::new(&params.after, &params.before, PAGE_SIZE);
     let path = format!("/contributors/{slug}");
     let variables = queries::contributor_page::Variables {
         slug,
-        first: (!backwards).then_some(PAGE_SIZE),
-        after: set(&params.after).filter(|_| !backwards).map(str::to_owned),
-        last: backwards.then_some(PAGE_SIZE),
-        before: set(&params.before).map(str::to_owned),
+        first: window.first,
+        after: window.after,
+        last: window.last,
+        before: window.before,
     };
     let contributor = match state.api.run::<ContributorPage>(variables, None).await {
         Ok(data) => match data.contributor {
@@ -230,17 +225,10 @@ pub async fn contributor(
         },
         Err(error) => return api_error_page(&state, &error),
     };
-    let info = &contributor.books.page_info;
-    let link = |after: Option<String>, before: Option<String>| {
+    let (next, previous) = page_links!(contributor.books.page_info, |after, before| {
         let query = serde_urlencoded::to_string(PageParams { after, before }).unwrap_or_default();
         format!("{path}?{query}")
-    };
-    let next = info
-        .has_next_page
-        .then(|| link(info.end_cursor.clone(), None));
-    let previous = info
-        .has_previous_page
-        .then(|| link(None, info.start_cursor.clone()));
+    });
     page(
         &state,
         &visitor,
@@ -258,14 +246,6 @@ pub async fn contributor(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prices_in_units_become_cents() {
-        assert_eq!(price_cents("12"), Some(1200));
-        assert_eq!(price_cents("12.50"), Some(1250));
-        assert_eq!(price_cents("abc"), None);
-        assert_eq!(price_cents("1.-5"), None);
-    }
 
     #[test]
     fn pagination_links_keep_the_filters() {

@@ -1,0 +1,184 @@
+//! Signing in and out: the sign-in form, the backend's session token into
+//! the session cookie (the guest cart merged), and signing out everywhere.
+//!
+//! Owns where a shopper goes after signing in: only a path on this site,
+//! never another site (an open redirect).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::form_errors::form_error;
+use super::operations::{Login, Logout, login, logout};
+use crate::pages::page::{api_error_page, page};
+use crate::session::Visitor;
+use crate::state::AppState;
+
+/// Where to go after signing in: only a path on this site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+/// The note about a merged guest cart (`MergeLine` outcomes and titles),
+/// from a `cartMerge` of any operation's generated types.
+macro_rules! merge_message {
+    ($cart_merge:expr) => {{
+        let lines: Vec<(String, String)> = $cart_merge
+            .map(|merge| {
+                merge
+                    .lines
+                    .into_iter()
+                    .map(|line| (format!("{:?}", line.outcome), line.book.title))
+                    .collect()
+            })
+            .unwrap_or_default();
+        $crate::pages::accounts::sign_in::merge_note(&lines)
+    }};
+}
+pub(super) use merge_message;
+
+pub(super) fn merge_note(lines: &[(String, String)]) -> String {
+    let notes: Vec<String> = lines
+        .iter()
+        .filter(|(outcome, _)| outcome != "MERGED")
+        .map(|(outcome, title)| match outcome.as_str() {
+            "REDUCED" => format!("fewer copies of {title} (stock)"),
+            _ => format!("{title} is no longer available"),
+        })
+        .collect();
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" Your cart was updated: {}.", notes.join("; "))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub(super) async fn login_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(params): Query<NextParam>,
+) -> Response {
+    page(
+        &state,
+        &visitor,
+        StatusCode::OK,
+        "login.html",
+        context! {
+            title => "Sign in",
+            next => safe_next(params.next.as_deref()),
+        },
+    )
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !visitor.csrf_ok(&form.csrf) {
+        return visitor.csrf_failure(&state);
+    }
+    let next = safe_next(form.next.as_deref());
+    let input = login::LoginInput {
+        email: form.email.clone(),
+        password: form.password,
+        cart_id: visitor.cart.clone(),
+    };
+    let failed = |message: String, status: StatusCode| {
+        page(
+            &state,
+            &visitor,
+            status,
+            "login.html",
+            context! {
+                title => "Sign in",
+                errors => BTreeMap::from([("form".to_owned(), message)]),
+                email => form.email.clone(),
+                next => next.clone(),
+            },
+        )
+    };
+    let payload = match state
+        .api
+        .run::<Login>(login::Variables { input }, None)
+        .await
+    {
+        Ok(data) => data.login,
+        Err(error) => {
+            return match form_error(&error) {
+                Some(message) => failed(message, StatusCode::TOO_MANY_REQUESTS),
+                None => api_error_page(&state, &error),
+            };
+        }
+    };
+    match (payload.token, payload.user) {
+        (Some(token), Some(user)) => visitor
+            .redirect(
+                &next,
+                &format!(
+                    "Welcome back, {}.{}",
+                    user.name,
+                    merge_message!(payload.cart_merge)
+                ),
+            )
+            .session(Some(&token))
+            .cart(None)
+            .into_response(),
+        _ => {
+            let message = payload.user_errors.first().map_or_else(
+                || "The email or password is incorrect.".to_owned(),
+                |error| error.message.clone(),
+            );
+            failed(message, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !visitor.csrf_ok(&form.csrf) {
+        return visitor.csrf_failure(&state);
+    }
+    if visitor.session.is_some() {
+        // Ends the session on the backend for every device at once; the
+        // cookie goes either way.
+        let _ = state
+            .api
+            .run::<Logout>(logout::Variables, visitor.session.as_deref())
+            .await;
+    }
+    visitor
+        .redirect("/", "You are signed out.")
+        .session(None)
+        .into_response()
+}

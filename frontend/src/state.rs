@@ -1,0 +1,32 @@
+//! What every handler shares: the backend client, the templates, the cookie
+//! rules and the CSRF secret.
+//!
+//! Owns building that state from the configuration. It holds no handler
+//! logic and never imports `pages`, `session` or `app` (they import it).
+
+use std::sync::Arc;
+
+use crate::api::Api;
+use crate::config::Config;
+use crate::cookies::Cookies;
+use crate::render::Templates;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub api: Api,
+    pub templates: Arc<Templates>,
+    pub cookies: Cookies,
+    /// Signs the forms' CSRF tokens (`CSRF_SECRET`).
+    pub csrf_secret: Arc<[u8]>,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            api: Api::new(&config.graphql_url, config.backend_timeout)?,
+            templates: Arc::new(Templates::new()),
+            cookies: Cookies::new(config.cookie_secure),
+            csrf_secret: Arc::from(config.csrf_secret.expose()),
+        })
+    }
+}

@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::books::{SlugPolicy, first_free_slug, unique_violation};
+use super::constraints::unique_violation;
 use super::schema::{book_genres, genres};
+use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = genres)]
@@ -63,13 +64,6 @@ pub struct GenreWrite {
     pub book_ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = book_genres)]
-pub struct NewBookGenre {
-    pub book_id: i64,
-    pub genre_id: i64,
-}
-
 pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Genre>> {
     genres::table
         .order(genres::name)
@@ -100,16 +94,6 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewGenre]) -> Que
         .values(rows)
         .returning(genres::id)
         .get_results(conn)
-        .await
-}
-
-pub async fn insert_book_genres(
-    conn: &mut AsyncPgConnection,
-    rows: &[NewBookGenre],
-) -> QueryResult<usize> {
-    diesel::insert_into(book_genres::table)
-        .values(rows)
-        .execute(conn)
         .await
 }
 
@@ -145,42 +129,35 @@ pub async fn create(
     genre: &NewGenre,
     slug_policy: SlugPolicy,
 ) -> QueryResult<Result<Genre, GenreRejection>> {
-    let attempts = match slug_policy {
-        SlugPolicy::Exact => 1,
-        // Another writer may take the free suffix between look and insert.
-        SlugPolicy::SuffixIfTaken => 5,
-    };
-    for _ in 0..attempts {
-        let mut row = genre.clone();
-        if slug_policy == SlugPolicy::SuffixIfTaken {
-            let taken: Vec<String> = genres::table
-                .filter(
-                    genres::slug
-                        .eq(&genre.slug)
-                        .or(genres::slug.like(format!("{}-%", genre.slug))),
-                )
-                .select(genres::slug)
-                .load(conn)
-                .await?;
-            row.slug = first_free_slug(&genre.slug, &taken);
-        }
-        match diesel::insert_into(genres::table)
-            .values(&row)
-            .returning(Genre::as_returning())
-            .get_result(conn)
-            .await
-        {
-            Ok(created) => return Ok(Ok(created)),
-            Err(error) => match rejection(&error) {
-                Some(GenreRejection::SlugTaken) if slug_policy == SlugPolicy::SuffixIfTaken => {
-                    continue;
-                }
-                Some(rejected) => return Ok(Err(rejected)),
-                None => return Err(error),
-            },
-        }
-    }
-    Ok(Err(GenreRejection::SlugTaken))
+    // The closure owns its copy: one borrowing the caller's row fails
+    // rustc's lifetime check of the resolvers' boxed futures (E0477).
+    let genre = genre.clone();
+    create_with_slug(
+        conn,
+        SlugTable::Genres,
+        &genre.slug.clone(),
+        slug_policy,
+        GenreRejection::SlugTaken,
+        async move |conn, slug| {
+            let row = NewGenre {
+                slug,
+                ..genre.clone()
+            };
+            match diesel::insert_into(genres::table)
+                .values(&row)
+                .returning(Genre::as_returning())
+                .get_result(conn)
+                .await
+            {
+                Ok(created) => Ok(Ok(created)),
+                Err(error) => match rejection(&error) {
+                    Some(rejected) => Ok(Err(rejected)),
+                    None => Err(error),
+                },
+            }
+        },
+    )
+    .await
 }
 
 /// Applies `changes` and returns the genre with the books in it (read after

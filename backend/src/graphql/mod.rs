@@ -3,7 +3,6 @@
 //! and shared data.
 
 pub mod accounts;
-pub mod admin;
 pub mod books;
 pub mod carts;
 pub mod contributors;
@@ -12,10 +11,12 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod money;
 pub mod node;
 pub mod orders;
 pub mod pagination;
 pub mod user_errors;
+pub mod validation;
 
 use std::sync::Arc;
 
@@ -42,7 +43,9 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
-    admin::AdminMutation,
+    books::BookMutation,
+    contributors::ContributorMutation,
+    genres::GenreMutation,
     carts::CartMutation,
     orders::OrderMutation,
 );
@@ -99,6 +102,11 @@ pub fn build_schema(
 /// A connection for a resolver's catalog read (the replica when configured).
 pub async fn read_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Connection, Error> {
     Ok(ctx.data_unchecked::<Db>().replica().await?)
+}
+
+/// A connection for a resolver's write (always the primary).
+pub async fn primary_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Connection, Error> {
+    Ok(ctx.data_unchecked::<Db>().primary().await?)
 }
 
 /// The SDL that `bookstore export-schema` prints and `schema.graphql` holds.

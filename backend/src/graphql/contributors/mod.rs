@@ -1,6 +1,15 @@
 //! Contributors (authors, editors, translators, illustrators, narrators):
 //! the type, its books connection, and the `contributors` / `contributor`
-//! queries.
+//! queries; the staff's contributor writes are in `mutations`.
+//!
+//! Never: run SQL per field (a contributor's books come through the
+//! loaders) or write from a query.
+
+mod mutations;
+
+pub use mutations::{
+    ContributorMutation, ContributorPayload, CreateContributorInput, UpdateContributorInput,
+};
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};

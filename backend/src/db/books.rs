@@ -14,7 +14,6 @@ use super::constraints::unique_violation;
 use super::credits::{self, BookCredit};
 use super::schema::books;
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
-use super::{contributors, genres};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = books)]
@@ -180,25 +179,24 @@ fn finish<T>(outcome: Result<T, Abort>) -> QueryResult<Result<T, BookRejection>>
 }
 
 /// Refuses credits of contributors or genres that do not exist, before
-/// anything is written (the foreign keys would only name the first).
+/// anything is written.
 async fn check_relations(
     conn: &mut AsyncPgConnection,
     credits: Option<&[BookCredit]>,
     genre_ids: Option<&[i64]>,
 ) -> Result<(), Abort> {
-    let contributor_ids: Vec<i64> = credits
-        .unwrap_or_default()
-        .iter()
-        .map(|credit| credit.contributor_id)
-        .collect();
-    let missing_contributors = contributors::missing_ids(conn, &contributor_ids).await?;
-    let missing_genres = genres::missing_ids(conn, genre_ids.unwrap_or_default()).await?;
-    if missing_contributors.is_empty() && missing_genres.is_empty() {
+    let (contributor_ids, genre_ids) = credits::unknown(
+        conn,
+        credits.unwrap_or_default(),
+        genre_ids.unwrap_or_default(),
+    )
+    .await?;
+    if contributor_ids.is_empty() && genre_ids.is_empty() {
         return Ok(());
     }
     Err(Abort::Rejected(BookRejection::Unknown {
-        contributor_ids: missing_contributors,
-        genre_ids: missing_genres,
+        contributor_ids,
+        genre_ids,
     }))
 }
 

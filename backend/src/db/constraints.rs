@@ -4,6 +4,7 @@
 //! Never: decide what a violation means; each table's module maps its own
 //! constraint names to its own rejections.
 
+use diesel::QueryResult;
 use diesel::result::{DatabaseErrorKind, Error};
 
 /// The constraint a unique violation broke, if `error` is one.
@@ -20,4 +21,16 @@ pub fn is_check_violation(error: &Error) -> bool {
         error,
         Error::DatabaseError(DatabaseErrorKind::CheckViolation, _)
     )
+}
+
+/// A write's outcome, with the failures that `rejection` recognises (a
+/// taken slug, a broken check) turned into rejections to report.
+pub fn rejected_as<T, R>(
+    outcome: QueryResult<T>,
+    rejection: impl Fn(&Error) -> Option<R>,
+) -> QueryResult<Result<T, R>> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => rejection(&error).map(Err).ok_or(error),
+    }
 }

@@ -2,6 +2,8 @@
 //! live books each contributor is credited on; and the staff's contributor
 //! writes, which report the books crediting the contributor (their cached
 //! relations embed the contributor).
+//!
+//! Never: write a book's credits (that is `credits`) or touch the cache.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::constraints::{is_check_violation, unique_violation};
+use super::constraints::{is_check_violation, rejected_as, unique_violation};
 use super::schema::{book_contributors, books, contributors};
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
@@ -189,23 +191,6 @@ pub async fn insert_many(
         .await
 }
 
-/// Those of `ids` that name no contributor, in the order given.
-pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<i64> = contributors::table
-        .filter(contributors::id.eq_any(ids))
-        .select(contributors::id)
-        .load(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
-}
-
 /// A unique slug is the user's to fix; the years' order check likewise.
 fn rejection(error: &diesel::result::Error) -> Option<ContributorRejection> {
     if unique_violation(error) == Some("contributors_slug_key") {
@@ -235,18 +220,12 @@ pub async fn create(
                 slug,
                 ..contributor.clone()
             };
-            match diesel::insert_into(contributors::table)
+            let created = diesel::insert_into(contributors::table)
                 .values(&row)
                 .returning(Contributor::as_returning())
                 .get_result(conn)
-                .await
-            {
-                Ok(created) => Ok(Ok(created)),
-                Err(error) => match rejection(&error) {
-                    Some(rejected) => Ok(Err(rejected)),
-                    None => Err(error),
-                },
-            }
+                .await;
+            rejected_as(created, rejection)
         },
     )
     .await
@@ -275,13 +254,10 @@ pub async fn update(
             .await
             .optional()
     };
-    let contributor = match updated {
+    let contributor = match rejected_as(updated, rejection)? {
         Ok(Some(contributor)) => contributor,
         Ok(None) => return Ok(Err(ContributorRejection::NotFound)),
-        Err(error) => match rejection(&error) {
-            Some(rejected) => return Ok(Err(rejected)),
-            None => return Err(error),
-        },
+        Err(rejected) => return Ok(Err(rejected)),
     };
     let book_ids = book_contributors::table
         .filter(book_contributors::contributor_id.eq(id))

@@ -3,8 +3,7 @@
 //! books in one statement; replaced whole when a book's lists are edited.
 //!
 //! Never: open a transaction (the book write that replaces the relations
-//! owns it) or check that the credited rows exist (the book write does,
-//! to name every unknown one at once).
+//! owns it).
 
 use std::collections::HashMap;
 
@@ -71,6 +70,47 @@ pub async fn insert_book_genres(
         .values(rows)
         .execute(conn)
         .await
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Those of `ids` that name no row of `table`, in the order given.
+async fn missing_ids(
+    conn: &mut AsyncPgConnection,
+    table: &'static str,
+    ids: &[i64],
+) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<IdRow> = diesel::sql_query(format!("SELECT id FROM {table} WHERE id = ANY($1)"))
+        .bind::<Array<BigInt>, _>(ids)
+        .load(conn)
+        .await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| !found.iter().any(|row| row.id == *id))
+        .collect())
+}
+
+/// The credited contributors and the genres that do not exist (each list
+/// in the order given), so a write can name every unknown one at once
+/// where the foreign keys would only name the first.
+pub async fn unknown(
+    conn: &mut AsyncPgConnection,
+    credits: &[BookCredit],
+    genre_ids: &[i64],
+) -> QueryResult<(Vec<i64>, Vec<i64>)> {
+    let contributor_ids: Vec<i64> = credits.iter().map(|credit| credit.contributor_id).collect();
+    Ok((
+        missing_ids(conn, "contributors", &contributor_ids).await?,
+        missing_ids(conn, "genres", genre_ids).await?,
+    ))
 }
 
 /// Replaces the book's credits (in list order) and/or genres.

@@ -1,13 +1,15 @@
 //! Genre queries. The genre list is small and read whole. The staff's
 //! genre writes report the books in the genre (their cached relations embed
 //! the genre).
+//!
+//! Never: write a book's genres (that is `credits`) or touch the cache.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::constraints::unique_violation;
+use super::constraints::{rejected_as, unique_violation};
 use super::schema::{book_genres, genres};
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
@@ -97,23 +99,6 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewGenre]) -> Que
         .await
 }
 
-/// Those of `ids` that name no genre, in the order given.
-pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<i64> = genres::table
-        .filter(genres::id.eq_any(ids))
-        .select(genres::id)
-        .load(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
-}
-
 fn rejection(error: &diesel::result::Error) -> Option<GenreRejection> {
     match unique_violation(error) {
         Some("genres_slug_key") => Some(GenreRejection::SlugTaken),
@@ -143,18 +128,12 @@ pub async fn create(
                 slug,
                 ..genre.clone()
             };
-            match diesel::insert_into(genres::table)
+            let created = diesel::insert_into(genres::table)
                 .values(&row)
                 .returning(Genre::as_returning())
                 .get_result(conn)
-                .await
-            {
-                Ok(created) => Ok(Ok(created)),
-                Err(error) => match rejection(&error) {
-                    Some(rejected) => Ok(Err(rejected)),
-                    None => Err(error),
-                },
-            }
+                .await;
+            rejected_as(created, rejection)
         },
     )
     .await
@@ -182,13 +161,10 @@ pub async fn update(
             .await
             .optional()
     };
-    let genre = match updated {
+    let genre = match rejected_as(updated, rejection)? {
         Ok(Some(genre)) => genre,
         Ok(None) => return Ok(Err(GenreRejection::NotFound)),
-        Err(error) => match rejection(&error) {
-            Some(rejected) => return Ok(Err(rejected)),
-            None => return Err(error),
-        },
+        Err(rejected) => return Ok(Err(rejected)),
     };
     let book_ids = book_genres::table
         .filter(book_genres::genre_id.eq(id))

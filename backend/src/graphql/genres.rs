@@ -7,7 +7,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::ids::{NodeType, decode_as, global_id};
-use super::loaders::{GenreId, Loaders, forget};
+use super::loaders::{GenreId, Loaders, embedded_in_books, forget};
 use super::user_errors::{UserError, UserErrorCode};
 use super::validation::{
     Checks, MAX_DESCRIPTION_CHARS, free_text, not_found, required_text, slug, slug_or_derived,
@@ -210,14 +210,7 @@ impl GenreMutation {
         };
         if !changes.is_empty() {
             // Each of its books' cached relations embed the genre.
-            let mut entries: Vec<Entry> = std::iter::once(Entry::Entity(Kind::Genre, id))
-                .chain(
-                    write
-                        .book_ids
-                        .iter()
-                        .map(|book_id| Entry::Entity(Kind::BookRelations, *book_id)),
-                )
-                .collect();
+            let mut entries = embedded_in_books(Entry::Entity(Kind::Genre, id), &write.book_ids);
             // Listings filter by genre slug, and their counts are cached.
             if changes.slug.is_some() {
                 entries.push(Entry::BookCounts);

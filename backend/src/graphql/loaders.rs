@@ -265,3 +265,15 @@ pub async fn forget(ctx: &async_graphql::Context<'_>, entries: &[Entry]) {
         }
     }
 }
+
+/// `entry` and the cached relations of `book_ids`, which embed it (a
+/// contributor or genre is stored whole in each of its books' relations).
+pub fn embedded_in_books(entry: Entry, book_ids: &[i64]) -> Vec<Entry> {
+    std::iter::once(entry)
+        .chain(
+            book_ids
+                .iter()
+                .map(|book_id| Entry::Entity(Kind::BookRelations, *book_id)),
+        )
+        .collect()
+}

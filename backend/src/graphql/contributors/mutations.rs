@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::contributors::{ContributorChanges, ContributorRejection, NewContributor};
 use crate::error::Error;
 use crate::graphql::ids::{NodeType, decode_as};
-use crate::graphql::loaders::forget;
+use crate::graphql::loaders::{embedded_in_books, forget};
 use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 use crate::graphql::validation::{
@@ -209,14 +209,8 @@ impl ContributorMutation {
         };
         if !changes.is_empty() {
             // Each crediting book's cached relations embed the contributor.
-            let mut entries: Vec<Entry> = std::iter::once(Entry::Entity(Kind::Contributor, id))
-                .chain(
-                    write
-                        .book_ids
-                        .iter()
-                        .map(|book_id| Entry::Entity(Kind::BookRelations, *book_id)),
-                )
-                .collect();
+            let mut entries =
+                embedded_in_books(Entry::Entity(Kind::Contributor, id), &write.book_ids);
             // A search matches contributor names, and its count is cached.
             if changes.name.is_some() {
                 entries.push(Entry::BookCounts);

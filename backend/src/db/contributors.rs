@@ -2,6 +2,8 @@
 //! live books each contributor is credited on; and the staff's contributor
 //! writes, which report the books crediting the contributor (their cached
 //! relations embed the contributor).
+//!
+//! Never: write a book's credits (that is `credits`) or touch the cache.
 
 use std::collections::HashMap;
 
@@ -10,8 +12,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::books::{SlugPolicy, first_free_slug, unique_violation};
+use super::constraints::{is_check_violation, rejected_as, unique_violation};
 use super::schema::{book_contributors, books, contributors};
+use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = contributors)]
@@ -75,15 +78,6 @@ pub struct ContributorWrite {
     pub contributor: Contributor,
     /// Every book (archived ones too) crediting the contributor.
     pub book_ids: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = book_contributors)]
-pub struct NewCredit {
-    pub book_id: i64,
-    pub contributor_id: i64,
-    pub role: String,
-    pub position: i16,
 }
 
 pub async fn find_by_ids(
@@ -197,45 +191,12 @@ pub async fn insert_many(
         .await
 }
 
-pub async fn insert_credits(
-    conn: &mut AsyncPgConnection,
-    rows: &[NewCredit],
-) -> QueryResult<usize> {
-    diesel::insert_into(book_contributors::table)
-        .values(rows)
-        .execute(conn)
-        .await
-}
-
-/// Those of `ids` that name no contributor, in the order given.
-pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<i64> = contributors::table
-        .filter(contributors::id.eq_any(ids))
-        .select(contributors::id)
-        .load(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
-}
-
 /// A unique slug is the user's to fix; the years' order check likewise.
 fn rejection(error: &diesel::result::Error) -> Option<ContributorRejection> {
     if unique_violation(error) == Some("contributors_slug_key") {
         return Some(ContributorRejection::SlugTaken);
     }
-    match error {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::CheckViolation,
-            _,
-        ) => Some(ContributorRejection::YearsOutOfOrder),
-        _ => None,
-    }
+    is_check_violation(error).then_some(ContributorRejection::YearsOutOfOrder)
 }
 
 /// Creates a contributor. With [`SlugPolicy::SuffixIfTaken`], `contributor.slug`
@@ -245,44 +206,29 @@ pub async fn create(
     contributor: &NewContributor,
     slug_policy: SlugPolicy,
 ) -> QueryResult<Result<Contributor, ContributorRejection>> {
-    let attempts = match slug_policy {
-        SlugPolicy::Exact => 1,
-        // Another writer may take the free suffix between look and insert.
-        SlugPolicy::SuffixIfTaken => 5,
-    };
-    for _ in 0..attempts {
-        let mut row = contributor.clone();
-        if slug_policy == SlugPolicy::SuffixIfTaken {
-            let taken: Vec<String> = contributors::table
-                .filter(
-                    contributors::slug
-                        .eq(&contributor.slug)
-                        .or(contributors::slug.like(format!("{}-%", contributor.slug))),
-                )
-                .select(contributors::slug)
-                .load(conn)
-                .await?;
-            row.slug = first_free_slug(&contributor.slug, &taken);
-        }
-        match diesel::insert_into(contributors::table)
-            .values(&row)
-            .returning(Contributor::as_returning())
-            .get_result(conn)
-            .await
-        {
-            Ok(created) => return Ok(Ok(created)),
-            Err(error) => match rejection(&error) {
-                Some(ContributorRejection::SlugTaken)
-                    if slug_policy == SlugPolicy::SuffixIfTaken =>
-                {
-                    continue;
-                }
-                Some(rejected) => return Ok(Err(rejected)),
-                None => return Err(error),
-            },
-        }
-    }
-    Ok(Err(ContributorRejection::SlugTaken))
+    // The closure owns its copy: one borrowing the caller's row fails
+    // rustc's lifetime check of the resolvers' boxed futures (E0477).
+    let contributor = contributor.clone();
+    create_with_slug(
+        conn,
+        SlugTable::Contributors,
+        &contributor.slug.clone(),
+        slug_policy,
+        ContributorRejection::SlugTaken,
+        async move |conn, slug| {
+            let row = NewContributor {
+                slug,
+                ..contributor.clone()
+            };
+            let created = diesel::insert_into(contributors::table)
+                .values(&row)
+                .returning(Contributor::as_returning())
+                .get_result(conn)
+                .await;
+            rejected_as(created, rejection)
+        },
+    )
+    .await
 }
 
 /// Applies `changes` and returns the contributor with the books crediting
@@ -308,13 +254,10 @@ pub async fn update(
             .await
             .optional()
     };
-    let contributor = match updated {
+    let contributor = match rejected_as(updated, rejection)? {
         Ok(Some(contributor)) => contributor,
         Ok(None) => return Ok(Err(ContributorRejection::NotFound)),
-        Err(error) => match rejection(&error) {
-            Some(rejected) => return Ok(Err(rejected)),
-            None => return Err(error),
-        },
+        Err(rejected) => return Ok(Err(rejected)),
     };
     let book_ids = book_contributors::table
         .filter(book_contributors::contributor_id.eq(id))

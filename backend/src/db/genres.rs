@@ -1,14 +1,17 @@
 //! Genre queries. The genre list is small and read whole. The staff's
 //! genre writes report the books in the genre (their cached relations embed
 //! the genre).
+//!
+//! Never: write a book's genres (that is `credits`) or touch the cache.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::books::{SlugPolicy, first_free_slug, unique_violation};
+use super::constraints::{rejected_as, unique_violation};
 use super::schema::{book_genres, genres};
+use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = genres)]
@@ -63,13 +66,6 @@ pub struct GenreWrite {
     pub book_ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = book_genres)]
-pub struct NewBookGenre {
-    pub book_id: i64,
-    pub genre_id: i64,
-}
-
 pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Genre>> {
     genres::table
         .order(genres::name)
@@ -103,33 +99,6 @@ pub async fn insert_many(conn: &mut AsyncPgConnection, rows: &[NewGenre]) -> Que
         .await
 }
 
-pub async fn insert_book_genres(
-    conn: &mut AsyncPgConnection,
-    rows: &[NewBookGenre],
-) -> QueryResult<usize> {
-    diesel::insert_into(book_genres::table)
-        .values(rows)
-        .execute(conn)
-        .await
-}
-
-/// Those of `ids` that name no genre, in the order given.
-pub async fn missing_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found: Vec<i64> = genres::table
-        .filter(genres::id.eq_any(ids))
-        .select(genres::id)
-        .load(conn)
-        .await?;
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| !found.contains(id))
-        .collect())
-}
-
 fn rejection(error: &diesel::result::Error) -> Option<GenreRejection> {
     match unique_violation(error) {
         Some("genres_slug_key") => Some(GenreRejection::SlugTaken),
@@ -145,42 +114,29 @@ pub async fn create(
     genre: &NewGenre,
     slug_policy: SlugPolicy,
 ) -> QueryResult<Result<Genre, GenreRejection>> {
-    let attempts = match slug_policy {
-        SlugPolicy::Exact => 1,
-        // Another writer may take the free suffix between look and insert.
-        SlugPolicy::SuffixIfTaken => 5,
-    };
-    for _ in 0..attempts {
-        let mut row = genre.clone();
-        if slug_policy == SlugPolicy::SuffixIfTaken {
-            let taken: Vec<String> = genres::table
-                .filter(
-                    genres::slug
-                        .eq(&genre.slug)
-                        .or(genres::slug.like(format!("{}-%", genre.slug))),
-                )
-                .select(genres::slug)
-                .load(conn)
-                .await?;
-            row.slug = first_free_slug(&genre.slug, &taken);
-        }
-        match diesel::insert_into(genres::table)
-            .values(&row)
-            .returning(Genre::as_returning())
-            .get_result(conn)
-            .await
-        {
-            Ok(created) => return Ok(Ok(created)),
-            Err(error) => match rejection(&error) {
-                Some(GenreRejection::SlugTaken) if slug_policy == SlugPolicy::SuffixIfTaken => {
-                    continue;
-                }
-                Some(rejected) => return Ok(Err(rejected)),
-                None => return Err(error),
-            },
-        }
-    }
-    Ok(Err(GenreRejection::SlugTaken))
+    // The closure owns its copy: one borrowing the caller's row fails
+    // rustc's lifetime check of the resolvers' boxed futures (E0477).
+    let genre = genre.clone();
+    create_with_slug(
+        conn,
+        SlugTable::Genres,
+        &genre.slug.clone(),
+        slug_policy,
+        GenreRejection::SlugTaken,
+        async move |conn, slug| {
+            let row = NewGenre {
+                slug,
+                ..genre.clone()
+            };
+            let created = diesel::insert_into(genres::table)
+                .values(&row)
+                .returning(Genre::as_returning())
+                .get_result(conn)
+                .await;
+            rejected_as(created, rejection)
+        },
+    )
+    .await
 }
 
 /// Applies `changes` and returns the genre with the books in it (read after
@@ -205,13 +161,10 @@ pub async fn update(
             .await
             .optional()
     };
-    let genre = match updated {
+    let genre = match rejected_as(updated, rejection)? {
         Ok(Some(genre)) => genre,
         Ok(None) => return Ok(Err(GenreRejection::NotFound)),
-        Err(error) => match rejection(&error) {
-            Some(rejected) => return Ok(Err(rejected)),
-            None => return Err(error),
-        },
+        Err(rejected) => return Ok(Err(rejected)),
     };
     let book_ids = book_genres::table
         .filter(book_genres::genre_id.eq(id))

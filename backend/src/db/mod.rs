@@ -3,11 +3,16 @@
 
 pub mod books;
 pub mod carts;
+pub mod catalog;
+mod constraints;
 pub mod contributors;
+pub mod credits;
 pub mod genres;
 pub mod orders;
 mod pool;
 pub mod sessions;
+pub mod slugs;
+pub mod stock;
 mod timestamp;
 pub mod users;
 #[rustfmt::skip]

@@ -13,9 +13,9 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::cache::{Cache, Kind};
+use crate::cache::{Cache, Entry, Kind};
 use crate::db::{
-    self, Db, books::Book, books::BookRelations, contributors::Contributor, genres::Genre,
+    self, Db, books::Book, contributors::Contributor, credits::BookRelations, genres::Genre,
 };
 use crate::error::Error;
 
@@ -116,7 +116,7 @@ impl CatalogKey for RelationsOfBook {
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
     ) -> QueryResult<HashMap<i64, BookRelations>> {
-        db::books::relations_for(conn, &ids).await
+        db::credits::relations_for(conn, &ids).await
     }
 }
 
@@ -244,3 +244,36 @@ order_loader!(
     db::orders::Shipment,
     db::orders::shipments_for
 );
+
+/// Forgets what a committed write made stale: in Redis, for every later
+/// request, and in this request's loaders, for the rest of this one (a
+/// later mutation in the same document must see it too).
+pub async fn forget(ctx: &async_graphql::Context<'_>, entries: &[Entry]) {
+    ctx.data_unchecked::<Cache>().invalidate(entries).await;
+    let Some(loaders) = ctx.data_opt::<Loaders>() else {
+        return;
+    };
+    // Clearing a key type empties it for this request; a repeat is free.
+    for entry in entries {
+        match entry {
+            Entry::Entity(Kind::Book, _) => loaders.clear::<BookId>(),
+            Entry::Entity(Kind::BookRelations, _) => loaders.clear::<RelationsOfBook>(),
+            Entry::Entity(Kind::Contributor, _) => loaders.clear::<ContributorId>(),
+            Entry::Entity(Kind::ContributorBooks, _) => loaders.clear::<BooksOfContributor>(),
+            Entry::Entity(Kind::Genre, _) => loaders.clear::<GenreId>(),
+            Entry::BookCounts | Entry::Session(_) => {}
+        }
+    }
+}
+
+/// `entry` and the cached relations of `book_ids`, which embed it (a
+/// contributor or genre is stored whole in each of its books' relations).
+pub fn embedded_in_books(entry: Entry, book_ids: &[i64]) -> Vec<Entry> {
+    std::iter::once(entry)
+        .chain(
+            book_ids
+                .iter()
+                .map(|book_id| Entry::Entity(Kind::BookRelations, *book_id)),
+        )
+        .collect()
+}

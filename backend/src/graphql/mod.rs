@@ -3,17 +3,19 @@
 //! and shared data.
 
 pub mod accounts;
-pub mod admin;
 pub mod books;
 pub mod carts;
+pub mod connections;
 pub mod contributors;
 pub mod genres;
 pub mod ids;
 pub mod loaders;
+pub mod money;
 pub mod node;
 pub mod orders;
 pub mod pagination;
 pub mod user_errors;
+pub mod validation;
 
 use std::sync::Arc;
 
@@ -22,8 +24,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use crate::auth::{Sessions, Throttle};
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::db::{self, Db};
-use crate::error::Error;
+use crate::db::Db;
 use crate::payments::PaymentGateway;
 
 #[derive(MergedObject, Default)]
@@ -40,7 +41,9 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
-    admin::AdminMutation,
+    books::BookMutation,
+    contributors::ContributorMutation,
+    genres::GenreMutation,
     carts::CartMutation,
     orders::OrderMutation,
 );
@@ -92,11 +95,6 @@ pub fn build_schema(
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
-}
-
-/// A connection for a resolver's catalog read (the replica when configured).
-pub async fn read_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Connection, Error> {
-    Ok(ctx.data_unchecked::<Db>().replica().await?)
 }
 
 /// The SDL that `bookstore export-schema` prints and `schema.graphql` holds.

@@ -72,13 +72,23 @@ struct Name {
     datname: String,
 }
 
-/// The template's name changes whenever migrations or seed data change.
+/// The template's name changes whenever migrations, seed data or the seed
+/// code change.
 fn template_name() -> String {
     let mut hasher = DefaultHasher::new();
     db::migration_versions()
         .expect("migrations embedded")
         .hash(&mut hasher);
-    include_str!("../../src/seed/demo_catalog.json").hash(&mut hasher);
+    // The seed's data and the code that loads it (slugs, ISBNs, editions).
+    for seed_source in [
+        include_str!("../../src/seed/demo_catalog.json"),
+        include_str!("../../src/seed/mod.rs"),
+        include_str!("../../src/seed/demo_catalog.rs"),
+        include_str!("../../src/domain/slug.rs"),
+        include_str!("../../src/domain/isbn.rs"),
+    ] {
+        seed_source.hash(&mut hasher);
+    }
     for migration in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"))
         .expect("migrations directory")
         .flatten()

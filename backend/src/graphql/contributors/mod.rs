@@ -1,15 +1,24 @@
 //! Contributors (authors, editors, translators, illustrators, narrators):
 //! the type, its books connection, and the `contributors` / `contributor`
-//! queries.
+//! queries; the staff's contributor writes are in `mutations`.
+//!
+//! Never: run SQL per field (a contributor's books come through the
+//! loaders) or write from a query.
+
+mod mutations;
+
+pub use mutations::{
+    ContributorMutation, ContributorPayload, CreateContributorInput, UpdateContributorInput,
+};
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
 use super::books::{BookConnection, load_books, page_items};
+use super::connections::read_connection;
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BooksOfContributor, ContributorId, Loaders};
 use super::pagination::{Page, PageArgs, connection, page_complexity, split_extra};
-use super::read_connection;
 use crate::db;
 use crate::error::Error;
 

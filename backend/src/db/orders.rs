@@ -205,11 +205,7 @@ pub async fn lines_for(
         .select(OrderLine::as_select())
         .load(conn)
         .await?;
-    let mut by_order: HashMap<i64, Vec<OrderLine>> = HashMap::new();
-    for row in rows {
-        by_order.entry(row.order_id).or_default().push(row);
-    }
-    Ok(by_order)
+    Ok(group_by_order(rows, |line| line.order_id))
 }
 
 pub async fn addresses_by_id(
@@ -235,11 +231,16 @@ pub async fn payments_for(
         .select(Payment::as_select())
         .load(conn)
         .await?;
-    let mut by_order: HashMap<i64, Vec<Payment>> = HashMap::new();
+    Ok(group_by_order(rows, |payment| payment.order_id))
+}
+
+/// Rows grouped by their order, in the order they came.
+fn group_by_order<T>(rows: Vec<T>, order_id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut by_order: HashMap<i64, Vec<T>> = HashMap::new();
     for row in rows {
-        by_order.entry(row.order_id).or_default().push(row);
+        by_order.entry(order_id(&row)).or_default().push(row);
     }
-    Ok(by_order)
+    by_order
 }
 
 pub async fn shipments_for(

@@ -101,6 +101,12 @@ pub async fn read_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Con
     Ok(ctx.data_unchecked::<Db>().replica().await?)
 }
 
+/// A connection to the primary, for writes and for reads that must see
+/// them (carts, orders, accounts).
+pub async fn primary_connection(ctx: &async_graphql::Context<'_>) -> Result<db::Connection, Error> {
+    Ok(ctx.data_unchecked::<Db>().primary().await?)
+}
+
 /// The SDL that `bookstore export-schema` prints and `schema.graphql` holds.
 pub fn sdl() -> String {
     builder().finish().sdl()

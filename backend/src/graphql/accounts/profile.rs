@@ -6,8 +6,9 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
 use super::user::User;
 use crate::auth::{self, RequestAuth, Sessions, Throttle, require_user};
-use crate::db::{Db, users};
+use crate::db::users;
 use crate::error::Error;
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 
 /// The longest email address accepted (RFC 5321's path limit).
@@ -100,11 +101,7 @@ impl ProfileMutation {
                 user_errors: errors,
             });
         }
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         if changes.email.is_none() && changes.name.is_none() {
             let user = users::find(&mut conn, viewer.user_id)
                 .await
@@ -141,11 +138,7 @@ impl ProfileMutation {
         let viewer = require_user(ctx).await?;
         let auth = ctx.data_unchecked::<RequestAuth>();
         let user = {
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .primary()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = primary_connection(ctx).await?;
             users::find(&mut conn, viewer.user_id)
                 .await
                 .map_err(Error::from)?
@@ -183,11 +176,7 @@ impl ProfileMutation {
             ..users::UserChanges::default()
         };
         let updated = {
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .primary()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = primary_connection(ctx).await?;
             users::update(&mut conn, user.id, &changes)
                 .await
                 .map_err(Error::from)?

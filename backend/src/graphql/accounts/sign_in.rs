@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use super::profile::{MAX_EMAIL_CHARS, check_email, check_name, taken_email};
 use super::user::User;
 use crate::auth::{self, RequestAuth, Sessions, Throttle};
-use crate::db::{self, Db, users};
+use crate::db::{self, users};
 use crate::error::Error;
 use crate::graphql::carts::merge::{CartMerge, merge_guest_cart};
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 
 /// The result of `register` and `login`: on success a session token (send
@@ -95,11 +96,7 @@ impl SignInMutation {
             password_hash,
             role: users::ROLE_CUSTOMER.to_owned(),
         };
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         let Some(user) = users::insert(&mut conn, &new_user)
             .await
             .map_err(Error::from)?
@@ -128,11 +125,7 @@ impl SignInMutation {
             return Ok(AuthPayload::failed(vec![invalid_credentials()]));
         }
         let user = {
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .primary()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = primary_connection(ctx).await?;
             users::find_by_email(&mut conn, input.email.trim())
                 .await
                 .map_err(Error::from)?

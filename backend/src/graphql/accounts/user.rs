@@ -6,11 +6,12 @@ use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObje
 use chrono::{DateTime, Utc};
 
 use crate::auth;
-use crate::db::{self, Db, users};
+use crate::db::{self, users};
 use crate::error::Error;
 use crate::graphql::ids::{NodeType, global_id};
 use crate::graphql::orders::{OrderConnection, user_orders};
 use crate::graphql::pagination::{PageArgs, page_complexity};
+use crate::graphql::primary_connection;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -80,11 +81,7 @@ impl AccountQuery {
         let Some(viewer) = auth::viewer(ctx).await? else {
             return Ok(None);
         };
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         Ok(db::users::find(&mut conn, viewer.user_id)
             .await
             .map_err(Error::from)?

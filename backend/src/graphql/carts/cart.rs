@@ -11,9 +11,10 @@ use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject};
 
 use super::shipping::{ShippingMethod, ShippingMethodCode};
 use crate::auth;
-use crate::db::{self, Db, carts::Cart};
+use crate::db::{self, carts::Cart};
 use crate::error::Error;
 use crate::graphql::books::{Book, Money, load_books};
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::UserError;
 
 /// The most copies of one book a line may hold.
@@ -95,11 +96,7 @@ impl CartView {
     pub async fn load(ctx: &Context<'_>, cart: Cart, books: &Lookahead<'_>) -> Result<Self> {
         let lines = {
             // Carts are read where they are written: a replica may lag.
-            let mut conn = ctx
-                .data_unchecked::<Db>()
-                .primary()
-                .await
-                .map_err(Error::from)?;
+            let mut conn = primary_connection(ctx).await?;
             db::carts::lines(&mut conn, cart.id)
                 .await
                 .map_err(Error::from)?
@@ -182,7 +179,7 @@ pub async fn accessible_cart(
     cart_id: Option<&ID>,
 ) -> Result<Option<Cart>, Error> {
     let viewer = auth::viewer(ctx).await?;
-    let mut conn = ctx.data_unchecked::<Db>().primary().await?;
+    let mut conn = primary_connection(ctx).await?;
     let cart = match cart_id {
         Some(token) => db::carts::find_open(&mut conn, token).await?,
         None => match &viewer {

@@ -7,10 +7,11 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::cart::{CartPayload, CartView, MAX_QUANTITY, accessible_cart};
 use crate::auth;
-use crate::db::{self, Db, carts::Cart};
+use crate::db::{self, carts::Cart};
 use crate::error::Error;
 use crate::graphql::books::{Book, load_books};
 use crate::graphql::ids::{NodeType, decode_as};
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 
 #[derive(InputObject)]
@@ -44,7 +45,7 @@ async fn cart_for_change(ctx: &Context<'_>, cart_id: Option<&ID>) -> Result<Opti
         return accessible_cart(ctx, cart_id).await;
     }
     let viewer = auth::viewer(ctx).await?;
-    let mut conn = ctx.data_unchecked::<Db>().primary().await?;
+    let mut conn = primary_connection(ctx).await?;
     Ok(Some(match viewer {
         Some(viewer) => {
             db::carts::open_for_user(&mut conn, viewer.user_id, &auth::new_token()).await?
@@ -151,11 +152,7 @@ async fn change_line(
     let Some(cart) = cart else {
         return Ok(CartPayload::failed(cart_not_found()));
     };
-    let mut conn = ctx
-        .data_unchecked::<Db>()
-        .primary()
-        .await
-        .map_err(Error::from)?;
+    let mut conn = primary_connection(ctx).await?;
     let wanted = match change {
         Change::Set(quantity) => quantity,
         Change::Add(quantity) => {
@@ -220,11 +217,7 @@ impl CartMutation {
         let Ok(book_id) = decode_as(NodeType::Book, &input.book_id) else {
             return Ok(CartPayload::failed(no_such_book()));
         };
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         let removed = db::carts::remove_line(&mut conn, cart.id, book_id)
             .await
             .map_err(Error::from)?;

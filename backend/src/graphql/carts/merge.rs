@@ -8,9 +8,10 @@ use async_graphql::{Context, Enum, ID, Result, SimpleObject};
 
 use super::cart::{CartView, MAX_QUANTITY};
 use crate::auth;
-use crate::db::{self, Db};
+use crate::db;
 use crate::error::Error;
 use crate::graphql::books::{Book, load_books};
+use crate::graphql::primary_connection;
 
 /// What happened to a guest cart's line when it joined the customer's cart.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -48,9 +49,8 @@ pub async fn merge_guest_cart(
     guest_token: &ID,
     user_id: i64,
 ) -> Result<Option<CartMerge>> {
-    let db = ctx.data_unchecked::<Db>();
     let (guest, target, guest_lines, target_lines) = {
-        let mut conn = db.primary().await.map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         let Some(guest) = db::carts::find_open(&mut conn, guest_token)
             .await
             .map_err(Error::from)?
@@ -113,7 +113,7 @@ pub async fn merge_guest_cart(
         });
     }
     {
-        let mut conn = db.primary().await.map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         db::carts::merge(&mut conn, guest.id, target.id, &merged)
             .await
             .map_err(Error::from)?;

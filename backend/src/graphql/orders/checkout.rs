@@ -6,7 +6,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use sha2::{Digest, Sha256};
 
-use super::order::{Order, OrderPayload};
+use super::order::{Address, Order, OrderPayload};
 use crate::auth::{self, Viewer};
 use crate::cache::Cache;
 use crate::checkout::{Placed, place_order};
@@ -19,21 +19,9 @@ use crate::db::{
 use crate::error::Error;
 use crate::graphql::books::load_books;
 use crate::graphql::carts::{ShippingMethodCode, accessible_cart};
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 use crate::payments::{Card, ChargeOutcome, PaymentGateway};
-
-#[derive(InputObject, serde::Serialize)]
-pub struct AddressInput {
-    pub name: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub region: Option<String>,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2, such as "US".
-    pub country: String,
-    pub phone: Option<String>,
-}
 
 #[derive(InputObject, serde::Serialize)]
 pub struct PaymentInput {
@@ -52,12 +40,12 @@ pub struct CheckoutInput {
     /// Where the receipt goes; required for guests (signed-in customers use
     /// their account's email).
     pub email: Option<String>,
-    pub shipping_address: AddressInput,
+    pub shipping_address: Address,
     pub shipping_method: ShippingMethodCode,
     pub payment: PaymentInput,
 }
 
-fn check_address(address: &AddressInput) -> Result<NewAddress, UserError> {
+fn check_address(address: &Address) -> Result<NewAddress, UserError> {
     let field = |name: &str| {
         vec![
             "input".to_owned(),
@@ -119,11 +107,7 @@ async fn receipt_email(
     input: Option<&str>,
 ) -> Result<Result<String, UserError>> {
     if let Some(viewer) = viewer {
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         let user = db::users::find(&mut conn, viewer.user_id)
             .await
             .map_err(Error::from)?
@@ -154,11 +138,7 @@ async fn checkout_cart(
     cart_id: Option<&ID>,
 ) -> Result<Option<Cart>> {
     let cart = {
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         match (cart_id, viewer) {
             (Some(token), _) => db::carts::find_any(&mut conn, token)
                 .await

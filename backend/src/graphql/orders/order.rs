@@ -4,7 +4,7 @@
 //! Never queries Postgres itself (the loaders do) and never imports
 //! `accounts`.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::{self, orders::Order as OrderRow};
@@ -85,7 +85,11 @@ impl OrderLine {
     }
 }
 
-#[derive(SimpleObject, Clone)]
+// One struct for the `Address` an order shows and the `AddressInput`
+// checkout takes: the same fields, written once. (A doc comment here would
+// become both types' description in the schema.)
+#[derive(SimpleObject, InputObject, Clone, serde::Serialize)]
+#[graphql(input_name = "AddressInput")]
 pub struct Address {
     pub name: String,
     pub line1: String,

@@ -7,9 +7,10 @@ use diesel_async::AsyncPgConnection;
 
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
-use crate::db::{self, Db, orders::Order as OrderRow};
+use crate::db::{self, orders::Order as OrderRow};
 use crate::error::Error;
 use crate::graphql::pagination::{Page, PageArgs, page_complexity, split_extra};
+use crate::graphql::primary_connection;
 
 /// Which orders a list shows.
 #[derive(Clone, Copy)]
@@ -39,11 +40,7 @@ impl OrderList<'_> {
 
     /// One page of the list.
     async fn page(self, ctx: &Context<'_>, page: PageArgs) -> Result<OrderConnection> {
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         let total = match page.needs_total() {
             true => Some(self.load(&mut conn, 0, 0).await.map_err(Error::from)?.1),
             false => None,
@@ -86,7 +83,7 @@ pub async fn visible_order(
     email: Option<&str>,
 ) -> Result<Option<OrderRow>, Error> {
     let viewer = auth::viewer(ctx).await?;
-    let mut conn = ctx.data_unchecked::<Db>().primary().await?;
+    let mut conn = primary_connection(ctx).await?;
     let Some(order) = db::orders::find_by_number(&mut conn, number).await? else {
         return Ok(None);
     };

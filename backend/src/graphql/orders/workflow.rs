@@ -16,6 +16,7 @@ use crate::cache::Cache;
 use crate::db::order_status::{Action, Transition};
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::graphql::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 use crate::order_workflow::change_status;
 use crate::payments::PaymentGateway;
@@ -63,17 +64,18 @@ impl OrderWorkflowMutation {
         require_staff(ctx).await?;
         let carrier = input.carrier.trim();
         let tracking_number = input.tracking_number.trim();
-        if carrier.is_empty() || carrier.len() > 100 {
-            return Ok(OrderPayload::failed(UserError::invalid(
-                "carrier",
-                "enter the carrier",
-            )));
-        }
-        if tracking_number.is_empty() || tracking_number.len() > 100 {
-            return Ok(OrderPayload::failed(UserError::invalid(
+        let required = [
+            ("carrier", carrier, "enter the carrier"),
+            (
                 "trackingNumber",
+                tracking_number,
                 "enter the tracking number",
-            )));
+            ),
+        ];
+        for (field, value, message) in required {
+            if value.is_empty() || value.len() > 100 {
+                return Ok(OrderPayload::failed(UserError::invalid(field, message)));
+            }
         }
         let action = Action::Ship {
             carrier,
@@ -103,11 +105,7 @@ impl OrderWorkflowMutation {
 /// they are staff).
 async fn staff_change(ctx: &Context<'_>, number: &str, action: Action<'_>) -> Result<OrderPayload> {
     let order = {
-        let mut conn = ctx
-            .data_unchecked::<Db>()
-            .primary()
-            .await
-            .map_err(Error::from)?;
+        let mut conn = primary_connection(ctx).await?;
         db::orders::find_by_number(&mut conn, number)
             .await
             .map_err(Error::from)?

@@ -1,4 +1,7 @@
-//! Account administration from the command line (`bookstore create-staff`).
+//! Account administration from the command line (`bookstore create-staff`),
+//! with the API's password rules and hashing (`auth`). Never reads a
+//! password from the command line itself, and ends the account's sessions
+//! (rows and cached lookups) whenever it changes the role or password.
 
 use std::io::{BufRead, IsTerminal};
 

@@ -1,11 +1,14 @@
-//! Account administration from the command line (`bookstore create-staff`).
+//! Account administration from the command line (`bookstore create-staff`),
+//! with the API's password rules and hashing (`auth`). Never reads a
+//! password from the command line itself, and ends the account's sessions
+//! (rows and cached lookups) whenever it changes the role or password.
 
 use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 
 use crate::auth;
-use crate::cache::{Cache, Entry};
+use crate::cache::Cache;
 use crate::db::{self, Db};
 
 /// The new password: asked twice at a terminal (not echoed), else the first
@@ -44,12 +47,7 @@ pub async fn create_staff(
     // Sessions started under the old role or password end now, cached
     // lookups included.
     let ended = db::sessions::delete_others(&mut conn, user.id, None).await?;
-    let entries: Vec<Entry> = ended
-        .iter()
-        .filter_map(|hash| <[u8; 32]>::try_from(hash.as_slice()).ok())
-        .map(Entry::Session)
-        .collect();
-    cache.invalidate(&entries).await;
+    auth::sessions::forget(cache, &ended).await;
     let ended = ended.len();
     Ok(if created {
         format!("created staff account {}", user.email)

@@ -11,6 +11,10 @@
 //! Any other number that passes the Luhn check is approved; one that fails
 //! it is declined. Card numbers are never stored or logged: only the last four
 //! digits, for the receipt.
+//!
+//! A leaf: it never touches the database. `crate::checkout` and
+//! `crate::order_workflow` call the gateway and have `db` record what it
+//! answered.
 
 use std::future::Future;
 use std::pin::Pin;

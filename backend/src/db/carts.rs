@@ -1,6 +1,7 @@
 //! Cart queries. A cart's token is its public id; a cart with a user is
 //! that user's alone. Lines hold book and quantity only: prices always come
-//! from the books.
+//! from the books. Never prices anything or touches stock (checkout does,
+//! through `reservations`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

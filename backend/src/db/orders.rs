@@ -1,22 +1,20 @@
-//! Orders: checkout (stock reservation and the order, in one transaction),
-//! payment (under the order's row lock, so a retried checkout charges once),
-//! and the lifecycle transitions, each a guarded change of one status.
+//! The order table group's rows (orders, their lines, addresses, payments,
+//! shipments) and its reads: one order by id or number, pages of orders,
+//! and the batched lookups the order DataLoaders run.
 //!
-//! Stock is only ever taken with a conditional `UPDATE ... WHERE stock >=
-//! quantity`: it never goes negative and is never oversold, however many
-//! checkouts race.
+//! Writes live by concept: [`super::reservations`] (stock and new orders),
+//! [`super::payments`] (payment records) and [`super::order_status`]
+//! (lifecycle transitions). Nothing here calls a payment gateway or knows
+//! about GraphQL.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{
-    addresses, cart_lines, carts, idempotency_keys, order_lines, orders, payments, shipments,
-};
-use crate::payments::{Card, Charge, ChargeOutcome, PaymentGateway};
+use super::schema::{addresses, order_lines, orders, payments, shipments};
 
 pub const PENDING_PAYMENT: &str = "PENDING_PAYMENT";
 pub const PAID: &str = "PAID";
@@ -115,466 +113,16 @@ pub struct Shipment {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-/// Everything checkout needs, already validated.
-pub struct CheckoutRequest<'a> {
-    /// Whose idempotency keys these are: `user:<id>` or `guest:<email>`.
-    pub scope: &'a str,
-    pub key: &'a str,
-    /// SHA-256 of the request's canonical form.
-    pub request_hash: &'a [u8],
-    pub cart_id: i64,
-    pub user_id: Option<i64>,
-    pub email: &'a str,
-    pub address: &'a NewAddress,
-    pub shipping_method: &'a str,
-    pub shipping_cents: i32,
-}
-
-#[derive(Debug)]
-pub enum Reservation {
-    /// Stock taken (from these books), order created, awaiting payment.
-    Created(Order, Vec<i64>),
-    /// The same request was made before with this key: its order.
-    Existing(Order),
-    /// The key was used before for a different request.
-    KeyReused,
-    EmptyCart,
-    /// The cart was checked out already (by another request).
-    CartClosed,
-    /// These books are archived or have less stock than the cart wants.
-    Unavailable(Vec<i64>),
-    MixedCurrencies,
-    /// The order's total does not fit the money type.
-    TooLarge,
-}
-
-/// Why the reservation transaction rolled back.
-enum Abort {
-    Database(diesel::result::Error),
-    Outcome(Box<Reservation>),
-}
-
-fn abort(reservation: Reservation) -> Abort {
-    Abort::Outcome(Box::new(reservation))
-}
-
-impl From<diesel::result::Error> for Abort {
-    fn from(error: diesel::result::Error) -> Self {
-        Abort::Database(error)
-    }
-}
-
-#[derive(QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    isbn: String,
-    #[diesel(sql_type = Integer)]
-    price_cents: i32,
-    #[diesel(sql_type = Text)]
-    currency: String,
-}
-
-/// Reserves the cart's stock and creates the order (status
-/// PENDING_PAYMENT), all or nothing, in one transaction.
-pub async fn reserve(
-    conn: &mut AsyncPgConnection,
-    request: &CheckoutRequest<'_>,
-) -> QueryResult<Reservation> {
-    let result = conn
-        .transaction(async |conn| {
-            // Concurrent requests with one key wait here for the first to
-            // commit, then find its order.
-            let claimed = diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::scope.eq(request.scope),
-                    idempotency_keys::key.eq(request.key),
-                    idempotency_keys::request_hash.eq(request.request_hash),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if claimed == 0 {
-                let (hash, order_id): (Vec<u8>, Option<i64>) = idempotency_keys::table
-                    .find((request.scope, request.key))
-                    .select((idempotency_keys::request_hash, idempotency_keys::order_id))
-                    .first(conn)
-                    .await?;
-                if hash != request.request_hash {
-                    return Err(abort(Reservation::KeyReused));
-                }
-                let order_id = order_id.ok_or(diesel::result::Error::NotFound)?;
-                return Ok(Reservation::Existing(
-                    find(conn, order_id)
-                        .await?
-                        .ok_or(diesel::result::Error::NotFound)?,
-                ));
-            }
-
-            // Closing the cart now (it reopens if the payment fails) keeps two
-            // checkouts of one cart, with different keys, from both ordering.
-            let closed = diesel::update(carts::table.find(request.cart_id))
-                .filter(carts::checked_out_at.is_null())
-                .set(carts::checked_out_at.eq(Utc::now()))
-                .execute(conn)
-                .await?;
-            if closed == 0 {
-                return Err(abort(Reservation::CartClosed));
-            }
-            let lines: Vec<(i64, i32)> = cart_lines::table
-                .filter(cart_lines::cart_id.eq(request.cart_id))
-                .order(cart_lines::book_id) // one lock order for every checkout: no deadlocks
-                .select((cart_lines::book_id, cart_lines::quantity))
-                .load(conn)
-                .await?;
-            if lines.is_empty() {
-                return Err(abort(Reservation::EmptyCart));
-            }
-            let mut taken = Vec::with_capacity(lines.len());
-            let mut unavailable = Vec::new();
-            for (book_id, quantity) in &lines {
-                let row: Option<Taken> = diesel::sql_query(
-                    "UPDATE books SET stock = stock - $2
-                     WHERE id = $1 AND NOT archived AND stock >= $2
-                     RETURNING id, title, isbn, price_cents, currency",
-                )
-                .bind::<BigInt, _>(book_id)
-                .bind::<Integer, _>(quantity)
-                .get_result(conn)
-                .await
-                .optional()?;
-                match row {
-                    Some(row) => taken.push((row, *quantity)),
-                    None => unavailable.push(*book_id),
-                }
-            }
-            if !unavailable.is_empty() {
-                return Err(abort(Reservation::Unavailable(unavailable)));
-            }
-            let currency = taken[0].0.currency.clone();
-            if taken.iter().any(|(book, _)| book.currency != currency) {
-                return Err(abort(Reservation::MixedCurrencies));
-            }
-            let subtotal: i64 = taken
-                .iter()
-                .map(|(book, quantity)| i64::from(book.price_cents) * i64::from(*quantity))
-                .sum();
-            let (Ok(subtotal), Some(total)) = (
-                i32::try_from(subtotal),
-                i32::try_from(subtotal)
-                    .ok()
-                    .and_then(|s| s.checked_add(request.shipping_cents)),
-            ) else {
-                return Err(abort(Reservation::TooLarge));
-            };
-
-            let address_id: i64 = diesel::insert_into(addresses::table)
-                .values(request.address)
-                .returning(addresses::id)
-                .get_result(conn)
-                .await?;
-            let order: Order = diesel::insert_into(orders::table)
-                .values((
-                    orders::user_id.eq(request.user_id),
-                    orders::email.eq(request.email),
-                    orders::status.eq(PENDING_PAYMENT),
-                    orders::currency.eq(&currency),
-                    orders::subtotal_cents.eq(subtotal),
-                    orders::shipping_cents.eq(request.shipping_cents),
-                    orders::total_cents.eq(total),
-                    orders::shipping_method.eq(request.shipping_method),
-                    orders::shipping_address_id.eq(address_id),
-                ))
-                .returning(Order::as_returning())
-                .get_result(conn)
-                .await?;
-            let rows: Vec<_> = taken
-                .iter()
-                .enumerate()
-                .map(|(position, (book, quantity))| {
-                    (
-                        order_lines::order_id.eq(order.id),
-                        order_lines::position.eq(i16::try_from(position).unwrap_or(i16::MAX)),
-                        order_lines::book_id.eq(Some(book.id)),
-                        order_lines::title.eq(&book.title),
-                        order_lines::isbn.eq(&book.isbn),
-                        order_lines::unit_price_cents.eq(book.price_cents),
-                        order_lines::quantity.eq(*quantity),
-                    )
-                })
-                .collect();
-            diesel::insert_into(order_lines::table)
-                .values(rows)
-                .execute(conn)
-                .await?;
-            diesel::update(idempotency_keys::table.find((request.scope, request.key)))
-                .set(idempotency_keys::order_id.eq(order.id))
-                .execute(conn)
-                .await?;
-            let books = taken.iter().map(|(book, _)| book.id).collect();
-            Ok(Reservation::Created(order, books))
-        })
-        .await;
-    match result {
-        Ok(reservation) => Ok(reservation),
-        Err(Abort::Outcome(reservation)) => Ok(*reservation),
-        Err(Abort::Database(error)) => Err(error),
-    }
-}
-
-/// Charges an order awaiting payment and records the outcome: PAID or,
-/// declined or failed, CANCELLED with its stock returned and its cart open
-/// again for another try.
-/// The order's row stays locked during the charge, so concurrent retries
-/// wait and then find it settled: one charge per order. Returns the order and
-/// the outcome (`None` when it was already settled) and the books restocked.
-pub async fn pay(
-    conn: &mut AsyncPgConnection,
-    order_id: i64,
-    cart_id: i64,
-    gateway: &dyn PaymentGateway,
-    card: &Card,
-) -> QueryResult<(Order, Option<ChargeOutcome>, Vec<i64>)> {
-    conn.transaction(async |conn| {
-        let order: Order = orders::table
-            .find(order_id)
-            .for_update()
-            .select(Order::as_select())
-            .first(conn)
-            .await?;
-        if order.status != PENDING_PAYMENT {
-            return Ok((order, None, Vec::new()));
-        }
-        let charge = Charge {
-            idempotency_key: order.number.clone(),
-            amount_cents: order.total_cents,
-            currency: order.currency.clone(),
-            card: card.clone(),
-        };
-        let outcome = gateway.charge(&charge).await;
-        let (payment_status, reference, message) = match &outcome {
-            ChargeOutcome::Approved { reference } => ("APPROVED", Some(reference.clone()), None),
-            ChargeOutcome::Declined { reason } => ("DECLINED", None, Some(reason.clone())),
-            ChargeOutcome::Failed { reason } => ("FAILED", None, Some(reason.clone())),
-        };
-        diesel::insert_into(payments::table)
-            .values((
-                payments::order_id.eq(order.id),
-                payments::provider.eq(gateway.name()),
-                payments::reference.eq(reference),
-                payments::amount_cents.eq(order.total_cents),
-                payments::currency.eq(&order.currency),
-                payments::status.eq(payment_status),
-                payments::card_last4.eq(card.last4()),
-                payments::message.eq(message),
-            ))
-            .execute(conn)
-            .await?;
-        let now = Utc::now();
-        let (order, restocked) = if matches!(outcome, ChargeOutcome::Approved { .. }) {
-            let order = diesel::update(orders::table.find(order.id))
-                .set((orders::status.eq(PAID), orders::paid_at.eq(now)))
-                .returning(Order::as_returning())
-                .get_result(conn)
-                .await?;
-            (order, Vec::new())
-        } else {
-            // Unless the customer has opened another cart meanwhile.
-            diesel::sql_query(
-                "UPDATE carts SET checked_out_at = NULL WHERE id = $1 AND (user_id IS NULL OR NOT EXISTS
-                   (SELECT 1 FROM carts other WHERE other.user_id = carts.user_id AND other.checked_out_at IS NULL))",
-            )
-            .bind::<BigInt, _>(cart_id)
-            .execute(conn)
-            .await?;
-            let restocked = restock(conn, order.id).await?;
-            let order = diesel::update(orders::table.find(order.id))
-                .set((orders::status.eq(CANCELLED), orders::cancelled_at.eq(now)))
-                .returning(Order::as_returning())
-                .get_result(conn)
-                .await?;
-            (order, restocked)
-        };
-        Ok((order, Some(outcome), restocked))
-    })
-    .await
-}
-
-/// Returns an order's stock; the books it touched.
-async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let rows: Vec<Id> = diesel::sql_query(
-        "UPDATE books b SET stock = b.stock + l.quantity
-         FROM order_lines l WHERE l.order_id = $1 AND l.book_id = b.id
-         RETURNING b.id",
-    )
-    .bind::<BigInt, _>(order_id)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|row| row.id).collect())
-}
-
-/// The result of asking for a status change.
-#[derive(Debug)]
-pub enum Transition {
-    /// Done; the books whose stock changed.
-    Done(Order, Vec<i64>),
-    /// Not allowed from the order's current status (unchanged).
-    Rejected(Order),
-    NotFound,
-}
-
-/// A status change an order can be asked for.
-pub enum Action<'a> {
-    /// From PENDING_PAYMENT or PAID: stock returns; a paid order is refunded.
-    Cancel(&'a dyn PaymentGateway),
-    /// From PAID, with the carrier and tracking number.
-    Ship {
-        carrier: &'a str,
-        tracking_number: &'a str,
-    },
-    /// From SHIPPED.
-    Deliver,
-    /// From DELIVERED (a return): the payment is refunded; stock is not
-    /// restored (returned books come back through `adjustStock` when they
-    /// are resellable).
-    Refund(&'a dyn PaymentGateway),
-}
-
-impl Action<'_> {
-    fn allowed_from(&self) -> &'static [&'static str] {
-        match self {
-            Action::Cancel(_) => &[PENDING_PAYMENT, PAID],
-            Action::Ship { .. } => &[PAID],
-            Action::Deliver => &[SHIPPED],
-            Action::Refund(_) => &[DELIVERED],
-        }
-    }
-}
-
-/// Applies `action` if the order's current status allows it. The order's
-/// row is locked first, so of two concurrent changes (cancel and ship) one
-/// wins and the other sees the new status.
-pub async fn transition(
-    conn: &mut AsyncPgConnection,
-    order_id: i64,
-    action: Action<'_>,
-) -> QueryResult<Transition> {
-    conn.transaction(async |conn| {
-        let Some(order) = orders::table
-            .find(order_id)
-            .for_update()
-            .select(Order::as_select())
-            .first(conn)
-            .await
-            .optional()?
-        else {
-            return Ok(Transition::NotFound);
-        };
-        if !action.allowed_from().contains(&order.status.as_str()) {
-            return Ok(Transition::Rejected(order));
-        }
-        let mut restocked = Vec::new();
-        let status = match action {
-            Action::Cancel(gateway) => {
-                if order.status == PAID {
-                    refund_payment(conn, &order, gateway).await?;
-                }
-                restocked = restock(conn, order.id).await?;
-                diesel::update(orders::table.find(order.id))
-                    .set(orders::cancelled_at.eq(Utc::now()))
-                    .execute(conn)
-                    .await?;
-                CANCELLED
-            }
-            Action::Ship {
-                carrier,
-                tracking_number,
-            } => {
-                diesel::insert_into(shipments::table)
-                    .values((
-                        shipments::order_id.eq(order.id),
-                        shipments::carrier.eq(carrier),
-                        shipments::tracking_number.eq(tracking_number),
-                    ))
-                    .execute(conn)
-                    .await?;
-                SHIPPED
-            }
-            Action::Deliver => {
-                diesel::update(shipments::table.find(order.id))
-                    .set(shipments::delivered_at.eq(Utc::now()))
-                    .execute(conn)
-                    .await?;
-                DELIVERED
-            }
-            Action::Refund(gateway) => {
-                refund_payment(conn, &order, gateway).await?;
-                REFUNDED
-            }
-        };
-        Ok(Transition::Done(
-            set_status(conn, order.id, status).await?,
-            restocked,
-        ))
-    })
-    .await
-}
-
-async fn set_status(
-    conn: &mut AsyncPgConnection,
-    order_id: i64,
-    status: &str,
-) -> QueryResult<Order> {
-    diesel::update(orders::table.find(order_id))
-        .set(orders::status.eq(status))
-        .returning(Order::as_returning())
-        .get_result(conn)
-        .await
-}
-
-async fn refund_payment(
-    conn: &mut AsyncPgConnection,
-    order: &Order,
-    gateway: &dyn PaymentGateway,
-) -> QueryResult<()> {
-    let approved: Option<Payment> = payments::table
-        .filter(payments::order_id.eq(order.id))
-        .filter(payments::status.eq("APPROVED"))
-        .select(Payment::as_select())
+/// The order, its row locked until the caller's transaction ends: how a
+/// payment or a status change waits for one already under way.
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Order>> {
+    orders::table
+        .find(id)
+        .for_update()
+        .select(Order::as_select())
         .first(conn)
         .await
-        .optional()?;
-    let Some(payment) = approved else {
-        return Ok(());
-    };
-    let reference = payment.reference.clone().unwrap_or_default();
-    if let Err(reason) = gateway.refund(&reference, payment.amount_cents).await {
-        // Rolls the whole transition back: the order keeps its status.
-        return Err(diesel::result::Error::QueryBuilderError(
-            format!("refund failed: {reason}").into(),
-        ));
-    }
-    diesel::insert_into(payments::table)
-        .values((
-            payments::order_id.eq(order.id),
-            payments::provider.eq(gateway.name()),
-            payments::reference.eq(payment.reference),
-            payments::amount_cents.eq(payment.amount_cents),
-            payments::currency.eq(payment.currency),
-            payments::status.eq(REFUNDED),
-            payments::card_last4.eq(payment.card_last4),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
+        .optional()
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Order>> {
@@ -657,11 +205,7 @@ pub async fn lines_for(
         .select(OrderLine::as_select())
         .load(conn)
         .await?;
-    let mut by_order: HashMap<i64, Vec<OrderLine>> = HashMap::new();
-    for row in rows {
-        by_order.entry(row.order_id).or_default().push(row);
-    }
-    Ok(by_order)
+    Ok(group_by_order(rows, |line| line.order_id))
 }
 
 pub async fn addresses_by_id(
@@ -687,11 +231,16 @@ pub async fn payments_for(
         .select(Payment::as_select())
         .load(conn)
         .await?;
-    let mut by_order: HashMap<i64, Vec<Payment>> = HashMap::new();
+    Ok(group_by_order(rows, |payment| payment.order_id))
+}
+
+/// Rows grouped by their order, in the order they came.
+fn group_by_order<T>(rows: Vec<T>, order_id: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut by_order: HashMap<i64, Vec<T>> = HashMap::new();
     for row in rows {
-        by_order.entry(row.order_id).or_default().push(row);
+        by_order.entry(order_id(&row)).or_default().push(row);
     }
-    Ok(by_order)
+    by_order
 }
 
 pub async fn shipments_for(

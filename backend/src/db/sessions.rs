@@ -1,6 +1,7 @@
 //! Session rows: created at sign-in, found by the SHA-256 of the token,
 //! touched while used, deleted at sign-out (one) or password change (all
-//! others).
+//! others). Never sees a token, only its hash; never touches Redis
+//! (`auth::sessions` keeps the cache in step).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

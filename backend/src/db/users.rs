@@ -1,5 +1,6 @@
 //! User queries: accounts by id or (case-insensitive) email, creation,
-//! profile and password changes.
+//! profile and password changes. Never hashes or checks a password
+//! (`auth::passwords` does); stores only the hash it is given.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

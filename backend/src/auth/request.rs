@@ -1,0 +1,65 @@
+//! Who is asking: the token a request carried (`Authorization: Bearer` or
+//! the session cookie), resolved to a [`Viewer`] on first use only, and the
+//! guards resolvers call ([`require_user`], [`require_staff`]).
+
+use tokio::sync::OnceCell;
+
+use super::sessions::{Sessions, Viewer};
+use crate::error::Error;
+
+/// What a request carried, and its viewer once resolved.
+pub struct RequestAuth {
+    token: Option<String>,
+    pub user_agent: Option<String>,
+    pub client_address: String,
+    viewer: OnceCell<Option<Viewer>>,
+}
+
+impl RequestAuth {
+    pub fn new(token: Option<String>, user_agent: Option<String>, client_address: String) -> Self {
+        Self {
+            token,
+            user_agent,
+            client_address,
+            viewer: OnceCell::new(),
+        }
+    }
+
+    /// The signed-in viewer, looked up once per request (and only when a
+    /// resolver asks).
+    pub async fn viewer(&self, sessions: &Sessions) -> Result<Option<Viewer>, Error> {
+        let viewer = self
+            .viewer
+            .get_or_try_init(|| async {
+                match &self.token {
+                    // A token longer than ours cannot be ours: do not hash it.
+                    Some(token) if token.len() <= 64 => sessions.resolve(token).await,
+                    _ => Ok(None),
+                }
+            })
+            .await?;
+        Ok(viewer.clone())
+    }
+}
+
+/// The signed-in viewer of the request a resolver serves, if any.
+pub async fn viewer(ctx: &async_graphql::Context<'_>) -> Result<Option<Viewer>, Error> {
+    ctx.data_unchecked::<RequestAuth>()
+        .viewer(ctx.data_unchecked::<Sessions>())
+        .await
+}
+
+/// The viewer, or `UNAUTHENTICATED`.
+pub async fn require_user(ctx: &async_graphql::Context<'_>) -> Result<Viewer, Error> {
+    viewer(ctx).await?.ok_or(Error::Unauthenticated)
+}
+
+/// A staff viewer, or `UNAUTHENTICATED` / `FORBIDDEN`.
+pub async fn require_staff(ctx: &async_graphql::Context<'_>) -> Result<Viewer, Error> {
+    let viewer = require_user(ctx).await?;
+    if viewer.is_staff() {
+        Ok(viewer)
+    } else {
+        Err(Error::Forbidden)
+    }
+}

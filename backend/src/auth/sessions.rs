@@ -1,0 +1,138 @@
+//! Sessions: 256-bit random opaque tokens; Postgres stores only their
+//! SHA-256 and is the source of truth; Redis caches lookups for
+//! [`SESSION_TTL`]. Idle and absolute expiry; revocation deletes the row and
+//! the cache entry at once, so a session ended on one instance is ended on
+//! every instance.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::tokens::{new_token, token_hash};
+use crate::cache::{Cache, Entry, SESSION_TTL};
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::error::Error;
+
+/// `last_seen_at` is written at most this often per session.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub session_id: i64,
+    pub user_id: i64,
+    pub role: String,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Viewer {
+    pub fn is_staff(&self) -> bool {
+        self.role == db::users::ROLE_STAFF
+    }
+}
+
+/// Session rules and storage, shared by all requests.
+#[derive(Clone)]
+pub struct Sessions {
+    db: Db,
+    cache: Cache,
+    idle: Duration,
+    max_age: Duration,
+}
+
+impl Sessions {
+    pub fn new(db: Db, cache: Cache, config: &Config) -> Self {
+        Self {
+            db,
+            cache,
+            idle: config.session_idle,
+            max_age: config.session_max_age,
+        }
+    }
+
+    /// Starts a session; returns the token (shown once, never stored) and
+    /// when it expires at the latest.
+    pub async fn start(
+        &self,
+        user_id: i64,
+        user_agent: Option<&str>,
+    ) -> Result<(String, DateTime<Utc>), Error> {
+        let token = new_token();
+        let expires_at = Utc::now() + self.max_age;
+        let session = db::sessions::NewSession {
+            token_hash: token_hash(&token).to_vec(),
+            user_id,
+            expires_at,
+            user_agent: user_agent.map(|agent| agent.chars().take(512).collect()),
+        };
+        let mut conn = self.db.primary().await?;
+        db::sessions::insert(&mut conn, &session).await?;
+        Ok((token, expires_at))
+    }
+
+    /// The viewer for a token, if its session is alive.
+    pub async fn resolve(&self, token: &str) -> Result<Option<Viewer>, Error> {
+        let hash = token_hash(token);
+        let now = Utc::now();
+        if let Some(viewer) = self.cache.session::<Viewer>(&hash).await
+            && viewer.expires_at > now
+            && viewer.last_seen_at + self.idle > now
+        {
+            return Ok(Some(viewer));
+        }
+        let mut conn = self.db.primary().await?;
+        let Some(found) = db::sessions::find_active(&mut conn, &hash, now - self.idle).await?
+        else {
+            return Ok(None);
+        };
+        let mut viewer = Viewer {
+            session_id: found.session_id,
+            user_id: found.user_id,
+            role: found.role,
+            last_seen_at: found.last_seen_at,
+            expires_at: found.expires_at,
+        };
+        if (now - viewer.last_seen_at).to_std().unwrap_or_default() > TOUCH_EVERY {
+            db::sessions::touch(&mut conn, viewer.session_id).await?;
+            viewer.last_seen_at = now;
+        }
+        let ttl = (viewer.expires_at - now)
+            .to_std()
+            .unwrap_or_default()
+            .min(SESSION_TTL);
+        self.cache.store_session(&hash, &viewer, ttl).await;
+        Ok(Some(viewer))
+    }
+
+    /// Ends one session everywhere: the row and its cache entry.
+    pub async fn end(&self, session_id: i64) -> Result<bool, Error> {
+        let mut conn = self.db.primary().await?;
+        let Some(hash) = db::sessions::delete(&mut conn, session_id).await? else {
+            return Ok(false);
+        };
+        forget(&self.cache, &[hash]).await;
+        Ok(true)
+    }
+
+    /// Ends every session of `user_id` but `keep`.
+    pub async fn end_others(&self, user_id: i64, keep: Option<i64>) -> Result<usize, Error> {
+        let mut conn = self.db.primary().await?;
+        let hashes = db::sessions::delete_others(&mut conn, user_id, keep).await?;
+        forget(&self.cache, &hashes).await;
+        Ok(hashes.len())
+    }
+}
+
+/// Drops the cached lookups of sessions whose rows were deleted (by their
+/// stored hashes), so they end on every instance now.
+pub async fn forget(cache: &Cache, hashes: &[Vec<u8>]) {
+    let entries: Vec<Entry> = hashes
+        .iter()
+        .filter_map(|hash| <[u8; 32]>::try_from(hash.as_slice()).ok())
+        .map(Entry::Session)
+        .collect();
+    cache.invalidate(&entries).await;
+}

@@ -1,0 +1,116 @@
+//! Order lifecycle transitions: PENDING_PAYMENT → PAID → SHIPPED →
+//! DELIVERED, or CANCELLED (stock returns) and REFUNDED. Each is a guarded
+//! change of one status on an order whose row the caller locked
+//! ([`super::orders::lock`]) inside its transaction, so of two concurrent
+//! changes (cancel and ship) one wins and the other sees the new status.
+//!
+//! Never calls a payment gateway: when a change returns money
+//! ([`Action::refunds`]), `crate::order_workflow` refunds through the
+//! gateway and records it (`super::payments`) before [`apply`].
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::orders::{CANCELLED, DELIVERED, Order, PAID, PENDING_PAYMENT, REFUNDED, SHIPPED};
+use super::reservations::restock;
+use super::schema::{orders, shipments};
+
+/// The result of asking for a status change.
+#[derive(Debug)]
+pub enum Transition {
+    /// Done; the books whose stock changed.
+    Done(Order, Vec<i64>),
+    /// Not allowed from the order's current status (unchanged).
+    Rejected(Order),
+    NotFound,
+}
+
+/// A status change an order can be asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// From PENDING_PAYMENT or PAID: stock returns; a paid order is refunded.
+    Cancel,
+    /// From PAID, with the carrier and tracking number.
+    Ship {
+        carrier: &'a str,
+        tracking_number: &'a str,
+    },
+    /// From SHIPPED.
+    Deliver,
+    /// From DELIVERED (a return): the payment is refunded; stock is not
+    /// restored (returned books come back through `adjustStock` when they
+    /// are resellable).
+    Refund,
+}
+
+impl Action<'_> {
+    /// Whether `order`'s current status allows this change.
+    pub fn allowed_for(&self, order: &Order) -> bool {
+        let allowed: &[&str] = match self {
+            Action::Cancel => &[PENDING_PAYMENT, PAID],
+            Action::Ship { .. } => &[PAID],
+            Action::Deliver => &[SHIPPED],
+            Action::Refund => &[DELIVERED],
+        };
+        allowed.contains(&order.status.as_str())
+    }
+
+    /// Whether this change returns `order`'s payment (before [`apply`]).
+    pub fn refunds(&self, order: &Order) -> bool {
+        match self {
+            Action::Cancel => order.status == PAID,
+            Action::Refund => true,
+            Action::Ship { .. } | Action::Deliver => false,
+        }
+    }
+}
+
+/// Applies an allowed `action` to `order` (locked by the caller): the new
+/// status and what comes with it. Returns the order and the books whose
+/// stock changed.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+    action: Action<'_>,
+) -> QueryResult<(Order, Vec<i64>)> {
+    let mut restocked = Vec::new();
+    let status = match action {
+        Action::Cancel => {
+            restocked = restock(conn, order.id).await?;
+            diesel::update(orders::table.find(order.id))
+                .set(orders::cancelled_at.eq(Utc::now()))
+                .execute(conn)
+                .await?;
+            CANCELLED
+        }
+        Action::Ship {
+            carrier,
+            tracking_number,
+        } => {
+            diesel::insert_into(shipments::table)
+                .values((
+                    shipments::order_id.eq(order.id),
+                    shipments::carrier.eq(carrier),
+                    shipments::tracking_number.eq(tracking_number),
+                ))
+                .execute(conn)
+                .await?;
+            SHIPPED
+        }
+        Action::Deliver => {
+            diesel::update(shipments::table.find(order.id))
+                .set(shipments::delivered_at.eq(Utc::now()))
+                .execute(conn)
+                .await?;
+            DELIVERED
+        }
+        Action::Refund => REFUNDED,
+    };
+    let order = diesel::update(orders::table.find(order.id))
+        .set(orders::status.eq(status))
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok((order, restocked))
+}

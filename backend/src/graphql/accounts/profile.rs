@@ -1,0 +1,192 @@
+//! Profile changes: `updateProfile` and `changePassword`, and the rules for
+//! an account's email and name (which `register` uses too). Guessing the
+//! current password is throttled like signing in (`auth::Throttle`).
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+
+use super::user::User;
+use crate::auth::{self, RequestAuth, Sessions, Throttle, require_user};
+use crate::db::users;
+use crate::error::Error;
+use crate::graphql::connections::primary_connection;
+use crate::graphql::user_errors::{UserError, UserErrorCode};
+
+/// The longest email address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+const MAX_NAME_CHARS: usize = 100;
+
+#[derive(SimpleObject, Default)]
+pub struct UserPayload {
+    pub user: Option<User>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
+/// A plausible, normalised email address, or why not.
+pub fn check_email(email: &str) -> Result<String, UserError> {
+    let email = email.trim();
+    let plausible = email.chars().count() <= MAX_EMAIL_CHARS
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if plausible {
+        Ok(email.to_owned())
+    } else {
+        Err(UserError::invalid("email", "enter a valid email address"))
+    }
+}
+
+pub fn check_name(name: &str) -> Result<String, UserError> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err(UserError::invalid("name", "enter your name"))
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Err(UserError::invalid(
+            "name",
+            format!("use at most {MAX_NAME_CHARS} characters"),
+        ))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+pub fn taken_email() -> UserError {
+    UserError::new(
+        &["input", "email"],
+        UserErrorCode::Taken,
+        "an account with this email already exists",
+    )
+}
+
+#[derive(Default)]
+pub struct ProfileMutation;
+
+#[Object]
+impl ProfileMutation {
+    /// Changes the signed-in user's name and/or email.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> Result<UserPayload> {
+        let viewer = require_user(ctx).await?;
+        let mut errors = Vec::new();
+        let changes = users::UserChanges {
+            email: input
+                .email
+                .as_deref()
+                .and_then(|email| check_email(email).map_err(|error| errors.push(error)).ok()),
+            name: input
+                .name
+                .as_deref()
+                .and_then(|name| check_name(name).map_err(|error| errors.push(error)).ok()),
+            ..users::UserChanges::default()
+        };
+        if !errors.is_empty() {
+            return Ok(UserPayload {
+                user: None,
+                user_errors: errors,
+            });
+        }
+        let mut conn = primary_connection(ctx).await?;
+        if changes.email.is_none() && changes.name.is_none() {
+            let user = users::find(&mut conn, viewer.user_id)
+                .await
+                .map_err(Error::from)?;
+            return Ok(UserPayload {
+                user: user.map(User::from),
+                user_errors: Vec::new(),
+            });
+        }
+        Ok(
+            match users::update(&mut conn, viewer.user_id, &changes)
+                .await
+                .map_err(Error::from)?
+            {
+                Some(user) => UserPayload {
+                    user: Some(user.into()),
+                    user_errors: Vec::new(),
+                },
+                None => UserPayload {
+                    user: None,
+                    user_errors: vec![taken_email()],
+                },
+            },
+        )
+    }
+
+    /// Changes the signed-in user's password and ends all their other
+    /// sessions (this one stays signed in).
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> Result<UserPayload> {
+        let viewer = require_user(ctx).await?;
+        let auth = ctx.data_unchecked::<RequestAuth>();
+        let user = {
+            let mut conn = primary_connection(ctx).await?;
+            users::find(&mut conn, viewer.user_id)
+                .await
+                .map_err(Error::from)?
+                .ok_or(Error::Unauthenticated)?
+        };
+        // Guessing the current password is throttled like signing in.
+        let throttle = ctx.data_unchecked::<Throttle>();
+        throttle.attempt(&user.email, &auth.client_address).await?;
+        if let Err(message) = auth::check_new_password(&input.new_password) {
+            return Ok(UserPayload {
+                user: None,
+                user_errors: vec![UserError::invalid("newPassword", message)],
+            });
+        }
+        let current_ok = input.current_password.chars().count() <= auth::MAX_PASSWORD_CHARS
+            && auth::verify_password(input.current_password, Some(user.password_hash.clone()))
+                .await
+                .map_err(Error::from)?;
+        if !current_ok {
+            return Ok(UserPayload {
+                user: None,
+                user_errors: vec![UserError::new(
+                    &["input", "currentPassword"],
+                    UserErrorCode::InvalidCredentials,
+                    "the current password is incorrect",
+                )],
+            });
+        }
+        throttle.succeeded(&user.email).await;
+        let password_hash = auth::hash_password(input.new_password)
+            .await
+            .map_err(Error::from)?;
+        let changes = users::UserChanges {
+            password_hash: Some(password_hash),
+            ..users::UserChanges::default()
+        };
+        let updated = {
+            let mut conn = primary_connection(ctx).await?;
+            users::update(&mut conn, user.id, &changes)
+                .await
+                .map_err(Error::from)?
+        };
+        ctx.data_unchecked::<Sessions>()
+            .end_others(user.id, Some(viewer.session_id))
+            .await?;
+        Ok(UserPayload {
+            user: updated.map(User::from),
+            user_errors: Vec::new(),
+        })
+    }
+}

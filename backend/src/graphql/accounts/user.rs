@@ -1,0 +1,90 @@
+//! The `User` type (a signed-in user, as they see themselves), its
+//! `orders` field (served by `orders::user_orders`), and the `viewer`
+//! query. A user's data is only ever returned to that user.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::auth;
+use crate::db::{self, users};
+use crate::error::Error;
+use crate::graphql::connections::primary_connection;
+use crate::graphql::ids::{NodeType, global_id};
+use crate::graphql::orders::{OrderConnection, user_orders};
+use crate::graphql::pagination::{PageArgs, page_complexity};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Customer,
+    Staff,
+}
+
+/// A signed-in user, as they see themselves.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct User {
+    #[graphql(skip)]
+    pub user_id: i64,
+    pub id: ID,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<users::User> for User {
+    fn from(user: users::User) -> Self {
+        Self {
+            user_id: user.id,
+            id: global_id(NodeType::User, user.id),
+            role: if user.is_staff() {
+                Role::Staff
+            } else {
+                Role::Customer
+            },
+            email: user.email,
+            name: user.name,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl User {
+    /// The user's orders, newest first.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<OrderConnection> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        user_orders(ctx, self.user_id, page).await
+    }
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in user, or null.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(viewer) = auth::viewer(ctx).await? else {
+            return Ok(None);
+        };
+        let mut conn = primary_connection(ctx).await?;
+        Ok(db::users::find(&mut conn, viewer.user_id)
+            .await
+            .map_err(Error::from)?
+            .map(User::from))
+    }
+}

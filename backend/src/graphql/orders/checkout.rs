@@ -1,0 +1,292 @@
+//! The `checkout` mutation: validates the input, finds the cart the caller
+//! may check out, and hands the rest to `crate::checkout` (reserve → charge
+//! → record); then turns its outcome into an `OrderPayload`. Never talks to
+//! the gateway or opens a transaction itself.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use sha2::{Digest, Sha256};
+
+use super::order::{Address, Order, OrderPayload};
+use crate::auth::{self, Viewer};
+use crate::cache::Cache;
+use crate::checkout::{Placed, place_order};
+use crate::db::{
+    self, Db,
+    carts::Cart,
+    orders::NewAddress,
+    reservations::{CheckoutRequest, Refusal},
+};
+use crate::error::Error;
+use crate::graphql::books::load_books;
+use crate::graphql::carts::{ShippingMethodCode, accessible_cart};
+use crate::graphql::connections::primary_connection;
+use crate::graphql::user_errors::{UserError, UserErrorCode};
+use crate::payments::{Card, ChargeOutcome, PaymentGateway};
+
+#[derive(InputObject, serde::Serialize)]
+pub struct PaymentInput {
+    /// With the built-in test gateway: 4242 4242 4242 4242 is approved,
+    /// 4000 0000 0000 0002 declined, 4000 0000 0000 0119 fails.
+    pub card_number: String,
+}
+
+#[derive(InputObject, serde::Serialize)]
+pub struct CheckoutInput {
+    /// Any unique string per checkout attempt (a UUID): a retry with the same
+    /// key and input returns the same order and charges once.
+    pub idempotency_key: String,
+    /// The cart's id; omit for the signed-in customer's cart.
+    pub cart_id: Option<ID>,
+    /// Where the receipt goes; required for guests (signed-in customers use
+    /// their account's email).
+    pub email: Option<String>,
+    pub shipping_address: Address,
+    pub shipping_method: ShippingMethodCode,
+    pub payment: PaymentInput,
+}
+
+fn check_address(address: &Address) -> Result<NewAddress, UserError> {
+    let field = |name: &str| {
+        vec![
+            "input".to_owned(),
+            "shippingAddress".to_owned(),
+            name.to_owned(),
+        ]
+    };
+    let required = |name: &str, value: &str, max: usize| -> Result<String, UserError> {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > max {
+            Err(UserError {
+                field: field(name),
+                message: format!("enter up to {max} characters"),
+                code: UserErrorCode::Invalid,
+            })
+        } else {
+            Ok(value.to_owned())
+        }
+    };
+    let optional =
+        |name: &str, value: &Option<String>, max: usize| -> Result<Option<String>, UserError> {
+            match value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+            {
+                Some(value) if value.chars().count() > max => Err(UserError {
+                    field: field(name),
+                    message: format!("use at most {max} characters"),
+                    code: UserErrorCode::Invalid,
+                }),
+                value => Ok(value.map(str::to_owned)),
+            }
+        };
+    let country = address.country.trim().to_uppercase();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(UserError {
+            field: field("country"),
+            message: "use the two-letter country code, such as US".to_owned(),
+            code: UserErrorCode::Invalid,
+        });
+    }
+    Ok(NewAddress {
+        name: required("name", &address.name, 200)?,
+        line1: required("line1", &address.line1, 200)?,
+        line2: optional("line2", &address.line2, 200)?,
+        city: required("city", &address.city, 100)?,
+        region: optional("region", &address.region, 100)?,
+        postal_code: required("postalCode", &address.postal_code, 20)?,
+        country,
+        phone: optional("phone", &address.phone, 40)?,
+    })
+}
+
+/// The receipt's email: the signed-in customer's, else the guest's input.
+async fn receipt_email(
+    ctx: &Context<'_>,
+    viewer: Option<&Viewer>,
+    input: Option<&str>,
+) -> Result<Result<String, UserError>> {
+    if let Some(viewer) = viewer {
+        let mut conn = primary_connection(ctx).await?;
+        let user = db::users::find(&mut conn, viewer.user_id)
+            .await
+            .map_err(Error::from)?
+            .ok_or(Error::Unauthenticated)?;
+        return Ok(Ok(user.email));
+    }
+    Ok(match input.map(str::trim) {
+        Some(email)
+            if email.contains('@')
+                && email.len() <= 254
+                && !email.contains(char::is_whitespace) =>
+        {
+            Ok(email.to_owned())
+        }
+        _ => Err(UserError::invalid(
+            "email",
+            "enter the email for the receipt",
+        )),
+    })
+}
+
+/// The cart to check out, if the caller may. A retry may come after the
+/// first attempt closed the cart: look it up whatever its state, by token or
+/// the user's.
+async fn checkout_cart(
+    ctx: &Context<'_>,
+    viewer: Option<&Viewer>,
+    cart_id: Option<&ID>,
+) -> Result<Option<Cart>> {
+    let cart = {
+        let mut conn = primary_connection(ctx).await?;
+        match (cart_id, viewer) {
+            (Some(token), _) => db::carts::find_any(&mut conn, token)
+                .await
+                .map_err(Error::from)?,
+            (None, Some(viewer)) => match accessible_cart(ctx, None).await? {
+                Some(cart) => Some(cart),
+                None => db::carts::latest_for_user(&mut conn, viewer.user_id)
+                    .await
+                    .map_err(Error::from)?,
+            },
+            (None, None) => None,
+        }
+    };
+    Ok(cart.filter(|cart| match cart.user_id {
+        Some(owner) => viewer.is_some_and(|viewer| viewer.user_id == owner),
+        None => true,
+    }))
+}
+
+/// Why nothing was ordered, for the customer.
+async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError> {
+    Ok(match refusal {
+        Refusal::KeyReused => UserError::new(
+            &["input", "idempotencyKey"],
+            UserErrorCode::IdempotencyKeyReused,
+            "this idempotency key was used for a different checkout",
+        ),
+        Refusal::EmptyCart => UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::EmptyCart,
+            "the cart is empty",
+        ),
+        Refusal::CartClosed => UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::NotFound,
+            "this cart was already checked out",
+        ),
+        Refusal::Unavailable(ids) => {
+            let titles: Vec<String> = load_books(ctx, &ids, &ctx.look_ahead())
+                .await?
+                .into_iter()
+                .map(|book| book.title)
+                .collect();
+            UserError::new(
+                &["input", "cartId"],
+                UserErrorCode::InsufficientStock,
+                format!("not enough in stock: {}", titles.join(", ")),
+            )
+        }
+        Refusal::MixedCurrencies | Refusal::TooLarge => UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::Invalid,
+            "this cart cannot be checked out in one order",
+        ),
+    })
+}
+
+/// A charge that took no money, for the customer.
+fn charge_errors(charge: Option<ChargeOutcome>) -> Vec<UserError> {
+    match charge {
+        Some(ChargeOutcome::Declined { reason }) => vec![UserError::new(
+            &["input", "payment"],
+            UserErrorCode::PaymentDeclined,
+            format!("{reason}; nothing was charged"),
+        )],
+        Some(ChargeOutcome::Failed { reason }) => vec![UserError::new(
+            &["input", "payment"],
+            UserErrorCode::PaymentFailed,
+            format!("{reason}; nothing was charged, try again"),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+#[derive(Default)]
+pub struct CheckoutMutation;
+
+#[Object]
+impl CheckoutMutation {
+    /// Places an order for the cart: stock is reserved and the order created
+    /// in one transaction, then the card charged. Retrying with the same
+    /// idempotency key and input returns the same order, charged once.
+    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<OrderPayload> {
+        let key = input.idempotency_key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Ok(OrderPayload::failed(UserError::invalid(
+                "idempotencyKey",
+                "use 1 to 200 characters",
+            )));
+        }
+        let viewer = auth::viewer(ctx).await?;
+        let email = match receipt_email(ctx, viewer.as_ref(), input.email.as_deref()).await? {
+            Ok(email) => email,
+            Err(error) => return Ok(OrderPayload::failed(error)),
+        };
+        let address = match check_address(&input.shipping_address) {
+            Ok(address) => address,
+            Err(error) => return Ok(OrderPayload::failed(error)),
+        };
+        let card = Card::new(&input.payment.card_number);
+        if !card.is_plausible() {
+            return Ok(OrderPayload::failed(UserError {
+                field: vec!["input".into(), "payment".into(), "cardNumber".into()],
+                message: "enter a valid card number".to_owned(),
+                code: UserErrorCode::Invalid,
+            }));
+        }
+        let Some(cart) = checkout_cart(ctx, viewer.as_ref(), input.cart_id.as_ref()).await? else {
+            return Ok(OrderPayload::failed(UserError::new(
+                &["input", "cartId"],
+                UserErrorCode::NotFound,
+                "no such cart",
+            )));
+        };
+        let scope = match &viewer {
+            Some(viewer) => format!("user:{}", viewer.user_id),
+            None => format!("cart:{}", cart.id),
+        };
+        let request_hash: Vec<u8> =
+            Sha256::digest(serde_json::to_vec(&input).map_err(|e| Error::Internal(e.into()))?)
+                .to_vec();
+        let method = input.shipping_method;
+        let request = CheckoutRequest {
+            scope: &scope,
+            key,
+            request_hash: &request_hash,
+            cart_id: cart.id,
+            user_id: viewer.as_ref().map(|viewer| viewer.user_id),
+            email: &email,
+            address: &address,
+            shipping_method: method.as_db(),
+            shipping_cents: method.price_cents(),
+        };
+        let gateway = ctx.data_unchecked::<std::sync::Arc<dyn PaymentGateway>>();
+        let checkout = place_order(
+            ctx.data_unchecked::<Db>(),
+            ctx.data_unchecked::<Cache>(),
+            gateway.as_ref(),
+            &request,
+            &card,
+        )
+        .await?;
+        Ok(match checkout {
+            Ok(Placed { order, charge }) => OrderPayload {
+                order: Some(Order(order)),
+                user_errors: charge_errors(charge),
+            },
+            Err(refusal) => OrderPayload::failed(refusal_error(ctx, refusal).await?),
+        })
+    }
+}

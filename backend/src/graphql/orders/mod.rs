@@ -1,0 +1,28 @@
+//! Orders in the API, one submodule per concept:
+//!
+//! - [`order`]: the `Order` type, its details and connection, `OrderPayload`;
+//! - [`queries`]: `order` (by number), the staff's `orders` list, and
+//!   `User.orders` (declared by `accounts`, served by [`user_orders`]);
+//! - [`checkout`]: the `checkout` mutation and its inputs;
+//! - [`workflow`]: `cancelOrder` and the staff's `markOrderShipped`,
+//!   `markOrderDelivered`, `refundOrder`.
+//!
+//! An order is shown only to its customer, to a guest who gives its number
+//! and checkout email, or to staff; anyone else gets "not found". Orders
+//! never import `accounts` (accounts imports orders) and never talk to the
+//! payment gateway (`crate::checkout` and `crate::order_workflow` do).
+//! This file only declares and re-exports: submodules never import it.
+
+pub mod checkout;
+pub mod order;
+pub mod queries;
+pub mod workflow;
+
+use async_graphql::MergedObject;
+
+pub use order::{Order, OrderConnection, OrderEdge, OrderPayload, OrderStatus};
+pub use queries::{OrderQuery, user_orders};
+
+/// The order mutations, in the schema's order.
+#[derive(MergedObject, Default)]
+pub struct OrderMutation(checkout::CheckoutMutation, workflow::OrderWorkflowMutation);

@@ -1,3 +1,6 @@
+//! The `bookstore` binary: parses the command line and calls the library.
+//! Holds nothing else.
+
 use clap::{Parser, Subcommand};
 
 use bookstore::config::Config;

@@ -1,3 +1,7 @@
+//! The connection pools: the primary, an optional read replica, and a count
+//! of every SQL statement they ran (for `/metrics` and the N+1 tests). Owns
+//! connecting; never runs a query of its own.
+
 use std::sync::{
     Arc,
     atomic::{AtomicU64, Ordering},

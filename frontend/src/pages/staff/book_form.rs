@@ -292,6 +292,24 @@ pub(super) fn errors_by_field<'a>(
     by_field
 }
 
+/// The book a write saved, or the backend's userErrors by field. (A macro:
+/// each operation has its own generated payload type.)
+macro_rules! saved_book {
+    ($payload:expr) => {{
+        let payload = $payload;
+        match payload.book {
+            Some(book) if payload.user_errors.is_empty() => Ok(book),
+            _ => Err($crate::pages::staff::book_form::errors_by_field(
+                payload
+                    .user_errors
+                    .iter()
+                    .map(|error| (error.field.as_slice(), error.message.as_str())),
+            )),
+        }
+    }};
+}
+pub(super) use saved_book;
+
 #[cfg(test)]
 mod tests {
     use super::*;

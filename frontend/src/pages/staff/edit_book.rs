@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, errors_by_field, field};
+use super::book_form::{BookForm, FORMATS, field, saved_book};
 use super::links::{edit_path, segment};
 use super::new_book::WhoParams;
 use super::operations::{
@@ -166,18 +166,13 @@ pub(super) async fn update_book(
                 Ok(data) => data.update_book,
                 Err(response) => return response,
             };
-            match payload.book {
-                Some(book) if payload.user_errors.is_empty() => {
+            match saved_book!(payload) {
+                Ok(book) => {
                     return visitor
                         .redirect(&edit_path(&book.slug), &format!("Saved “{}”.", book.title))
                         .into_response();
                 }
-                _ => errors_by_field(
-                    payload
-                        .user_errors
-                        .iter()
-                        .map(|error| (error.field.as_slice(), error.message.as_str())),
-                ),
+                Err(errors) => errors,
             }
         }
     };

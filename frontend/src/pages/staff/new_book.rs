@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, errors_by_field, field};
+use super::book_form::{BookForm, FORMATS, field, saved_book};
 use super::links::edit_path;
 use super::operations::{StaffBookChoices, StaffCreateBook, staff_book_choices, staff_create_book};
 use crate::pages::page::page;
@@ -121,8 +121,8 @@ pub(super) async fn create_book(
                 Ok(data) => data.create_book,
                 Err(response) => return response,
             };
-            match payload.book {
-                Some(book) if payload.user_errors.is_empty() => {
+            match saved_book!(payload) {
+                Ok(book) => {
                     return visitor
                         .redirect(
                             &edit_path(&book.slug),
@@ -130,12 +130,7 @@ pub(super) async fn create_book(
                         )
                         .into_response();
                 }
-                _ => errors_by_field(
-                    payload
-                        .user_errors
-                        .iter()
-                        .map(|error| (error.field.as_slice(), error.message.as_str())),
-                ),
+                Err(errors) => errors,
             }
         }
     };

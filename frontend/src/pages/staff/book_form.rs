@@ -1,14 +1,17 @@
 //! The book form (add and edit) as staff type it: kept as text so a refused
 //! form comes back exactly as it was, then checked into a `CheckedBook`.
 //!
-//! Owns reading the form and the checks the API would refuse a whole
-//! request for (formats, dates, numbers); range and uniqueness checks are
-//! the backend's. It never talks to the backend.
+//! Owns reading the form, the checks the API would refuse a whole request
+//! for (formats, dates, numbers), and the form's part of the page; range
+//! and uniqueness checks are the backend's. It never talks to the backend.
 
 use std::collections::BTreeMap;
 
+use minijinja::context;
+use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
+use super::book_choices::Choice;
 use super::book_input::{CheckedBook, Format, Role};
 use super::operations::staff_book_edit;
 use crate::money::{price_cents, price_units};
@@ -290,6 +293,23 @@ pub(super) fn errors_by_field<'a>(
             .or_insert_with(|| message.to_owned());
     }
     by_field
+}
+
+/// The book form's part of its page: what was typed, the errors next to
+/// the fields, and the lists' choices (formats, authors, genres).
+pub(super) fn form_context(
+    form: &BookForm,
+    errors: BTreeMap<String, String>,
+    authors: &[Choice],
+    genres: &[Choice],
+) -> Value {
+    context! {
+        form => Value::from(Serde(form)),
+        errors,
+        authors => Value::from(Serde(authors)),
+        genres => Value::from(Serde(genres)),
+        formats => FORMATS,
+    }
 }
 
 /// The book a write saved, or the backend's userErrors by field. (A macro:

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, field, saved_book};
+use super::book_form::{BookForm, field, form_context, saved_book};
 use super::links::{edit_path, segment};
 use super::new_book::WhoParams;
 use super::operations::{
@@ -133,12 +133,8 @@ pub(super) async fn edit_page(
             book_path => format!("/staff/books/{}", segment(&book.slug)),
             book => Value::from(Serde(&book)),
             others => Value::from(Serde(&others)),
-            form => Value::from(Serde(&form)),
-            errors => refused.errors,
             delta => refused.delta,
-            authors => Value::from(Serde(&authors)),
-            genres => Value::from(Serde(&genres)),
-            formats => FORMATS,
+            ..form_context(&form, refused.errors, &authors, &genres)
         },
     )
 }

@@ -11,12 +11,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use minijinja::value::{Serde, Value};
 use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, field, saved_book};
+use super::book_form::{BookForm, field, form_context, saved_book};
 use super::links::edit_path;
 use super::operations::{StaffBookChoices, StaffCreateBook, staff_book_choices, staff_create_book};
 use crate::pages::page::page;
@@ -92,11 +91,7 @@ async fn new_book_page(
             title => "Add a book",
             action => "/staff/books",
             search_action => "/staff/books/new",
-            form => Value::from(Serde(&form)),
-            errors,
-            authors => Value::from(Serde(&authors)),
-            genres => Value::from(Serde(&genres)),
-            formats => FORMATS,
+            ..form_context(&form, errors, &authors, &genres)
         },
     )
 }

@@ -1,5 +1,5 @@
 //! Which constraint a failed write broke, so that a write can report a
-//! taken slug or ISBN (the user's to fix) rather than fail.
+//! taken slug, ISBN or email (the user's to fix) rather than fail.
 //!
 //! Never: decide what a violation means; each table's module maps its own
 //! constraint names to its own rejections.
@@ -12,6 +12,16 @@ pub fn unique_violation(error: &Error) -> Option<&str> {
     match error {
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => info.constraint_name(),
         _ => None,
+    }
+}
+
+/// A write's row, or `None` when the write broke a unique constraint (an
+/// email someone else has, say: the caller's to report).
+pub fn none_if_taken<T>(outcome: QueryResult<T>) -> QueryResult<Option<T>> {
+    match outcome {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(error) => Err(error),
     }
 }
 

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -146,6 +147,35 @@ pub async fn find_by_number(
         .optional()
 }
 
+/// Which end of the order list a page starts from.
+enum Chronology {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A window (`offset`, `limit`) of the orders `filtered` yields, in
+/// `chronology` (ties broken by id), and how many it yields in all.
+async fn page_of<'a>(
+    conn: &mut AsyncPgConnection,
+    filtered: impl Fn() -> orders::BoxedQuery<'a, Pg>,
+    chronology: Chronology,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Order>, i64)> {
+    let ordered = match chronology {
+        Chronology::NewestFirst => filtered().order((orders::created_at.desc(), orders::id.desc())),
+        Chronology::OldestFirst => filtered().order((orders::created_at.asc(), orders::id.asc())),
+    };
+    let page = ordered
+        .offset(offset)
+        .limit(limit)
+        .select(Order::as_select())
+        .load(conn)
+        .await?;
+    let total = filtered().count().get_result(conn).await?;
+    Ok((page, total))
+}
+
 /// A page of a user's orders, newest first, and how many they have.
 pub async fn page_for_user(
     conn: &mut AsyncPgConnection,
@@ -153,20 +183,12 @@ pub async fn page_for_user(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<Order>, i64)> {
-    let page = orders::table
-        .filter(orders::user_id.eq(user_id))
-        .order((orders::created_at.desc(), orders::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(Order::as_select())
-        .load(conn)
-        .await?;
-    let total = orders::table
-        .filter(orders::user_id.eq(user_id))
-        .count()
-        .get_result(conn)
-        .await?;
-    Ok((page, total))
+    let filtered = || {
+        orders::table
+            .filter(orders::user_id.eq(user_id))
+            .into_boxed()
+    };
+    page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await
 }
 
 /// A page of all orders (optionally of one status), oldest first, for staff
@@ -184,15 +206,7 @@ pub async fn page_by_status(
         }
         query
     };
-    let page = filtered()
-        .order((orders::created_at.asc(), orders::id.asc()))
-        .offset(offset)
-        .limit(limit)
-        .select(Order::as_select())
-        .load(conn)
-        .await?;
-    let total = filtered().count().get_result(conn).await?;
-    Ok((page, total))
+    page_of(conn, filtered, Chronology::OldestFirst, offset, limit).await
 }
 
 pub async fn lines_for(

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::constraints::none_if_taken;
 use super::schema::users;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -70,19 +71,12 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryRe
 
 /// Inserts the user; `Ok(None)` when the email is taken (in any letter case).
 pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser) -> QueryResult<Option<User>> {
-    match diesel::insert_into(users::table)
+    let written = diesel::insert_into(users::table)
         .values(user)
         .returning(User::as_returning())
         .get_result(conn)
-        .await
-    {
-        Ok(user) => Ok(Some(user)),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(None),
-        Err(error) => Err(error),
-    }
+        .await;
+    none_if_taken(written)
 }
 
 /// Applies `changes`; `Ok(None)` when a new email is taken by someone else.
@@ -91,19 +85,12 @@ pub async fn update(
     id: i64,
     changes: &UserChanges,
 ) -> QueryResult<Option<User>> {
-    match diesel::update(users::table.find(id))
+    let written = diesel::update(users::table.find(id))
         .set(changes)
         .returning(User::as_returning())
         .get_result(conn)
-        .await
-    {
-        Ok(user) => Ok(Some(user)),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(None),
-        Err(error) => Err(error),
-    }
+        .await;
+    none_if_taken(written)
 }
 
 /// Creates the staff account, or makes an existing account staff with the

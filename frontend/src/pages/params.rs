@@ -31,6 +31,41 @@ pub struct PageParams {
     pub before: Option<String>,
 }
 
+/// A paged list's address: the list's own parameters (`filter`: a search,
+/// a status), then the cursors.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct Paged<Filter> {
+    #[serde(flatten)]
+    pub filter: Filter,
+    #[serde(flatten)]
+    pub page: PageParams,
+}
+
+impl<Filter: Serialize> Paged<Filter> {
+    /// The window of rows this address asks for, `size` rows a page.
+    pub fn window(&self, size: i64) -> Window {
+        Window::new(&self.page.after, &self.page.before, size)
+    }
+
+    /// The address `path` with these parameters but other cursors: the
+    /// pagination links.
+    pub fn with_cursors(
+        &self,
+        path: &str,
+        after: Option<String>,
+        before: Option<String>,
+    ) -> String {
+        let params = Paged {
+            filter: &self.filter,
+            page: PageParams { after, before },
+        };
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    }
+}
+
 /// Which page of a connection an address asks for: `size` rows forwards
 /// from `after`, or, when `before` is given, backwards from it.
 pub struct Window {

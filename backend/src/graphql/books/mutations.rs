@@ -18,7 +18,8 @@ use super::input::{
 use crate::auth::require_staff;
 use crate::cache::{Entry, Kind};
 use crate::db;
-use crate::db::books::{BookChanges, NewBook};
+use crate::db::books::{BookChanges, BookRejection, NewBook};
+use crate::db::credits::BookCredit;
 use crate::db::stock::StockRejection;
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
@@ -49,6 +50,17 @@ impl BookPayload {
             book: None,
             user_errors,
         }
+    }
+
+    /// A write the database refused, as userErrors; `credits` and
+    /// `genre_ids` are the checked lists, index for index as given.
+    fn refused(rejection: BookRejection, credits: &[BookCredit], genre_ids: &[i64]) -> Self {
+        Self::failed(book_rejection(
+            rejection,
+            &["input", "id"],
+            credits,
+            genre_ids,
+        ))
     }
 }
 
@@ -120,14 +132,7 @@ impl BookMutation {
         };
         let write = match written {
             Ok(write) => write,
-            Err(rejection) => {
-                return Ok(BookPayload::failed(book_rejection(
-                    rejection,
-                    &["input", "id"],
-                    &credits,
-                    &genre_ids,
-                )));
-            }
+            Err(rejection) => return Ok(BookPayload::refused(rejection, &credits, &genre_ids)),
         };
         // Nothing cached held the new book itself; its contributors' lists
         // and the listing counts now miss it.
@@ -193,12 +198,11 @@ impl BookMutation {
         let write = match written {
             Ok(write) => write,
             Err(rejection) => {
-                return Ok(BookPayload::failed(book_rejection(
+                return Ok(BookPayload::refused(
                     rejection,
-                    &["input", "id"],
                     credits.as_deref().unwrap_or_default(),
                     genre_ids.as_deref().unwrap_or_default(),
-                )));
+                ));
             }
         };
         let row_changed = !changes.is_empty();

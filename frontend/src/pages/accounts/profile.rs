@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::form_errors::{field_errors, form_error};
+use super::form_errors::{form_again, form_error};
 use super::operations::{
     Account, ChangePassword, UpdateProfile, account, change_password, update_profile,
 };
@@ -111,23 +111,13 @@ pub(super) async fn update_profile(
             .redirect("/account", "Your profile is saved.")
             .into_response();
     }
-    let errors = field_errors(
-        payload
-            .user_errors
-            .iter()
-            .map(|e| (e.field.as_slice(), e.message.as_str())),
-    );
-    page(
+    let user_errors = payload.user_errors.iter();
+    form_again(
         &state,
         &visitor,
-        StatusCode::UNPROCESSABLE_ENTITY,
         "account.html",
-        context! {
-            title => "Your account",
-            errors,
-            name => form.name,
-            email => form.email,
-        },
+        user_errors.map(|e| (e.field.as_slice(), e.message.as_str())),
+        context! { title => "Your account", name => form.name, email => form.email },
     )
 }
 
@@ -196,20 +186,12 @@ pub(super) async fn change_password(
             )
             .into_response();
     }
-    let errors = field_errors(
-        payload
-            .user_errors
-            .iter()
-            .map(|e| (e.field.as_slice(), e.message.as_str())),
-    );
-    page(
+    let user_errors = payload.user_errors.iter();
+    form_again(
         &state,
         &visitor,
-        StatusCode::UNPROCESSABLE_ENTITY,
         "password.html",
-        context! {
-            title => "Change your password",
-            errors,
-        },
+        user_errors.map(|e| (e.field.as_slice(), e.message.as_str())),
+        context! { title => "Change your password" },
     )
 }

@@ -5,13 +5,13 @@
 
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::form_errors::field_errors;
+use super::form_errors::form_again;
 use super::operations::{Register, register};
-use super::sign_in::merge_message;
+use super::sign_in::{merge_message, signed_in};
 use crate::pages::page::{api_error_page, page};
 use crate::session::Visitor;
 use crate::state::AppState;
@@ -57,36 +57,19 @@ pub(super) async fn register(
         Err(error) => return api_error_page(&state, &error),
     };
     match (payload.token, payload.user) {
-        (Some(token), Some(user)) => visitor
-            .redirect(
-                "/account",
-                &format!(
-                    "Welcome, {}! Your account is ready.{}",
-                    user.name,
-                    merge_message!(payload.cart_merge)
-                ),
-            )
-            .session(Some(&token))
-            .cart(None)
-            .into_response(),
+        (Some(token), Some(user)) => {
+            let merged = merge_message!(payload.cart_merge);
+            let welcome = format!("Welcome, {}! Your account is ready.{merged}", user.name);
+            signed_in(&visitor, "/account", &token, &welcome)
+        }
         _ => {
-            let errors = field_errors(
-                payload
-                    .user_errors
-                    .iter()
-                    .map(|e| (e.field.as_slice(), e.message.as_str())),
-            );
-            page(
+            let user_errors = payload.user_errors.iter();
+            form_again(
                 &state,
                 &visitor,
-                StatusCode::UNPROCESSABLE_ENTITY,
                 "register.html",
-                context! {
-                    title => "Create an account",
-                    errors,
-                    email => form.email,
-                    name => form.name,
-                },
+                user_errors.map(|e| (e.field.as_slice(), e.message.as_str())),
+                context! { title => "Create an account", email => form.email, name => form.name },
             )
         }
     }

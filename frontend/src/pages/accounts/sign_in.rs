@@ -134,18 +134,11 @@ pub(super) async fn login(
         }
     };
     match (payload.token, payload.user) {
-        (Some(token), Some(user)) => visitor
-            .redirect(
-                &next,
-                &format!(
-                    "Welcome back, {}.{}",
-                    user.name,
-                    merge_message!(payload.cart_merge)
-                ),
-            )
-            .session(Some(&token))
-            .cart(None)
-            .into_response(),
+        (Some(token), Some(user)) => {
+            let merged = merge_message!(payload.cart_merge);
+            let welcome = format!("Welcome back, {}.{merged}", user.name);
+            signed_in(&visitor, &next, &token, &welcome)
+        }
         _ => {
             let message = payload.user_errors.first().map_or_else(
                 || "The email or password is incorrect.".to_owned(),
@@ -154,6 +147,17 @@ pub(super) async fn login(
             failed(message, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
+}
+
+/// Signed in: the backend's session token in the session cookie, the guest
+/// cart's cookie gone (the backend merged the cart), and on to `next` with
+/// a welcome.
+pub(super) fn signed_in(visitor: &Visitor, next: &str, token: &str, welcome: &str) -> Response {
+    visitor
+        .redirect(next, welcome)
+        .session(Some(token))
+        .cart(None)
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]

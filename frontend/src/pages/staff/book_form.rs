@@ -1,14 +1,17 @@
 //! The book form (add and edit) as staff type it: kept as text so a refused
 //! form comes back exactly as it was, then checked into a `CheckedBook`.
 //!
-//! Owns reading the form and the checks the API would refuse a whole
-//! request for (formats, dates, numbers); range and uniqueness checks are
-//! the backend's. It never talks to the backend.
+//! Owns reading the form, the checks the API would refuse a whole request
+//! for (formats, dates, numbers), and the form's part of the page; range
+//! and uniqueness checks are the backend's. It never talks to the backend.
 
 use std::collections::BTreeMap;
 
+use minijinja::context;
+use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
+use super::book_choices::Choice;
 use super::book_input::{CheckedBook, Format, Role};
 use super::operations::staff_book_edit;
 use crate::money::{price_cents, price_units};
@@ -291,6 +294,41 @@ pub(super) fn errors_by_field<'a>(
     }
     by_field
 }
+
+/// The book form's part of its page: what was typed, the errors next to
+/// the fields, and the lists' choices (formats, authors, genres).
+pub(super) fn form_context(
+    form: &BookForm,
+    errors: BTreeMap<String, String>,
+    authors: &[Choice],
+    genres: &[Choice],
+) -> Value {
+    context! {
+        form => Value::from(Serde(form)),
+        errors,
+        authors => Value::from(Serde(authors)),
+        genres => Value::from(Serde(genres)),
+        formats => FORMATS,
+    }
+}
+
+/// The book a write saved, or the backend's userErrors by field. (A macro:
+/// each operation has its own generated payload type.)
+macro_rules! saved_book {
+    ($payload:expr) => {{
+        let payload = $payload;
+        match payload.book {
+            Some(book) if payload.user_errors.is_empty() => Ok(book),
+            _ => Err($crate::pages::staff::book_form::errors_by_field(
+                payload
+                    .user_errors
+                    .iter()
+                    .map(|error| (error.field.as_slice(), error.message.as_str())),
+            )),
+        }
+    }};
+}
+pub(super) use saved_book;
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{here, load, staff_viewer};
 use super::operations::{StaffBooks, staff_books};
 use crate::pages::page::page;
-use crate::pages::params::{Window, page_links, set};
+use crate::pages::params::{Paged, page_links, set};
 use crate::session::Visitor;
 use crate::state::AppState;
 
@@ -53,40 +53,23 @@ fn is_isbn(text: &str) -> bool {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-pub(super) struct BooksParams {
+/// The list's own parameters; the cursors come with [`Paged`].
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(super) struct BooksFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     q: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    after: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    before: Option<String>,
-}
-
-impl BooksParams {
-    fn with_cursors(&self, after: Option<String>, before: Option<String>) -> String {
-        let params = Self {
-            after,
-            before,
-            ..self.clone()
-        };
-        format!(
-            "/staff/books?{}",
-            serde_urlencoded::to_string(&params).unwrap_or_default()
-        )
-    }
 }
 
 pub(super) async fn books(
     State(state): State<AppState>,
     visitor: Visitor,
     uri: Uri,
-    params: Result<Query<BooksParams>, QueryRejection>,
+    params: Result<Query<Paged<BooksFilter>>, QueryRejection>,
 ) -> Response {
     use staff_books::BookSort;
     let params = params.map(|Query(params)| params).unwrap_or_default();
-    let search: Option<String> = set(&params.q).map(|text| text.chars().take(200).collect());
-    let window = Window::new(&params.after, &params.before, PAGE_SIZE);
+    let search: Option<String> = set(&params.filter.q).map(|text| text.chars().take(200).collect());
+    let window = params.window(PAGE_SIZE);
     let first_page = window.before.is_none() && window.after.is_none();
     // `books` leaves archived books out; on the first page, an exact slug
     // or ISBN also finds the book itself, archived or not.
@@ -130,8 +113,11 @@ pub(super) async fn books(
             rows.push(row);
         }
     }
-    let (next, previous) = page_links!(data.books.page_info, |after, before| params
-        .with_cursors(after, before));
+    let (next, previous) = page_links!(data.books.page_info, |after, before| params.with_cursors(
+        "/staff/books",
+        after,
+        before
+    ));
     page(
         &state,
         &visitor,
@@ -141,7 +127,7 @@ pub(super) async fn books(
             title => "Books",
             books => Value::from(Serde(&rows)),
             total => data.books.total_count,
-            q => set(&params.q),
+            q => set(&params.filter.q),
             next,
             previous,
         },

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, errors_by_field, field};
+use super::book_form::{BookForm, field, form_context, saved_book};
 use super::links::{edit_path, segment};
 use super::new_book::WhoParams;
 use super::operations::{
@@ -133,12 +133,8 @@ pub(super) async fn edit_page(
             book_path => format!("/staff/books/{}", segment(&book.slug)),
             book => Value::from(Serde(&book)),
             others => Value::from(Serde(&others)),
-            form => Value::from(Serde(&form)),
-            errors => refused.errors,
             delta => refused.delta,
-            authors => Value::from(Serde(&authors)),
-            genres => Value::from(Serde(&genres)),
-            formats => FORMATS,
+            ..form_context(&form, refused.errors, &authors, &genres)
         },
     )
 }
@@ -166,18 +162,13 @@ pub(super) async fn update_book(
                 Ok(data) => data.update_book,
                 Err(response) => return response,
             };
-            match payload.book {
-                Some(book) if payload.user_errors.is_empty() => {
+            match saved_book!(payload) {
+                Ok(book) => {
                     return visitor
                         .redirect(&edit_path(&book.slug), &format!("Saved “{}”.", book.title))
                         .into_response();
                 }
-                _ => errors_by_field(
-                    payload
-                        .user_errors
-                        .iter()
-                        .map(|error| (error.field.as_slice(), error.message.as_str())),
-                ),
+                Err(errors) => errors,
             }
         }
     };

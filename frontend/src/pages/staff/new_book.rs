@@ -11,12 +11,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
-use minijinja::value::{Serde, Value};
 use serde::Deserialize;
 
 use super::access::{here, load, run, staff_viewer};
 use super::book_choices::{author_choices, genre_choices};
-use super::book_form::{BookForm, FORMATS, errors_by_field, field};
+use super::book_form::{BookForm, field, form_context, saved_book};
 use super::links::edit_path;
 use super::operations::{StaffBookChoices, StaffCreateBook, staff_book_choices, staff_create_book};
 use crate::pages::page::page;
@@ -92,11 +91,7 @@ async fn new_book_page(
             title => "Add a book",
             action => "/staff/books",
             search_action => "/staff/books/new",
-            form => Value::from(Serde(&form)),
-            errors,
-            authors => Value::from(Serde(&authors)),
-            genres => Value::from(Serde(&genres)),
-            formats => FORMATS,
+            ..form_context(&form, errors, &authors, &genres)
         },
     )
 }
@@ -121,8 +116,8 @@ pub(super) async fn create_book(
                 Ok(data) => data.create_book,
                 Err(response) => return response,
             };
-            match payload.book {
-                Some(book) if payload.user_errors.is_empty() => {
+            match saved_book!(payload) {
+                Ok(book) => {
                     return visitor
                         .redirect(
                             &edit_path(&book.slug),
@@ -130,12 +125,7 @@ pub(super) async fn create_book(
                         )
                         .into_response();
                 }
-                _ => errors_by_field(
-                    payload
-                        .user_errors
-                        .iter()
-                        .map(|error| (error.field.as_slice(), error.message.as_str())),
-                ),
+                Err(errors) => errors,
             }
         }
     };

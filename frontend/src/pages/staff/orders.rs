@@ -22,7 +22,7 @@ use super::operations::{
 };
 use crate::pages::messages::flash_of;
 use crate::pages::page::{not_found_page, page};
-use crate::pages::params::{Window, page_links, set};
+use crate::pages::params::{Paged, page_links, set};
 use crate::session::Visitor;
 use crate::state::AppState;
 
@@ -38,40 +38,23 @@ const STATUSES: [(&str, &str); 6] = [
     ("REFUNDED", "Refunded"),
 ];
 
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
-pub(super) struct OrdersParams {
+/// The list's own parameters; the cursors come with [`Paged`].
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(super) struct OrdersFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    after: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    before: Option<String>,
-}
-
-impl OrdersParams {
-    fn with_cursors(&self, after: Option<String>, before: Option<String>) -> String {
-        let params = Self {
-            after,
-            before,
-            ..self.clone()
-        };
-        format!(
-            "/staff/orders?{}",
-            serde_urlencoded::to_string(&params).unwrap_or_default()
-        )
-    }
 }
 
 pub(super) async fn orders(
     State(state): State<AppState>,
     visitor: Visitor,
     uri: Uri,
-    params: Result<Query<OrdersParams>, QueryRejection>,
+    params: Result<Query<Paged<OrdersFilter>>, QueryRejection>,
 ) -> Response {
     use staff_orders::OrderStatus;
     let params = params.map(|Query(params)| params).unwrap_or_default();
     // Without a choice: the orders waiting to be shipped.
-    let chosen = set(&params.status).unwrap_or("PAID").to_owned();
+    let chosen = set(&params.filter.status).unwrap_or("PAID").to_owned();
     let status = match chosen.as_str() {
         "PENDING_PAYMENT" => Some(OrderStatus::PENDING_PAYMENT),
         "PAID" => Some(OrderStatus::PAID),
@@ -86,7 +69,7 @@ pub(super) async fn orders(
     } else {
         "all".to_owned()
     };
-    let window = Window::new(&params.after, &params.before, PAGE_SIZE);
+    let window = params.window(PAGE_SIZE);
     let variables = staff_orders::Variables {
         status,
         first: window.first,
@@ -106,8 +89,11 @@ pub(super) async fn orders(
         Ok(data) => data,
         Err(response) => return response,
     };
-    let (next, previous) = page_links!(data.orders.page_info, |after, before| params
-        .with_cursors(after, before));
+    let (next, previous) = page_links!(data.orders.page_info, |after, before| params.with_cursors(
+        "/staff/orders",
+        after,
+        before
+    ));
     page(
         &state,
         &visitor,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::access::run;
-use super::book_form::errors_by_field;
+use super::book_form::saved_book;
 use super::edit_book::{Refused, edit_page};
 use super::links::edit_path;
 use super::operations::{StaffAdjustStock, staff_adjust_stock};
@@ -55,8 +55,8 @@ pub(super) async fn adjust_stock(
                 Ok(data) => data.adjust_stock,
                 Err(response) => return response,
             };
-            match payload.book {
-                Some(book) if payload.user_errors.is_empty() => {
+            match saved_book!(payload) {
+                Ok(book) => {
                     let copies = if book.stock == 1 { "copy" } else { "copies" };
                     return visitor
                         .redirect(
@@ -65,12 +65,7 @@ pub(super) async fn adjust_stock(
                         )
                         .into_response();
                 }
-                _ => errors_by_field(
-                    payload
-                        .user_errors
-                        .iter()
-                        .map(|error| (error.field.as_slice(), error.message.as_str())),
-                ),
+                Err(errors) => errors,
             }
         }
     };

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod order_workflow;

@@ -51,6 +51,9 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     ExportSchema,
+    /// Exit 0 if the backend on BIND_ADDR answers `/healthz` with 200
+    /// within 5 seconds, 1 otherwise (for container health checks).
+    Healthcheck,
 }
 
 #[tokio::main]
@@ -61,6 +64,10 @@ async fn main() -> anyhow::Result<()> {
     if let Command::ExportSchema = cli.command {
         print!("{}", bookstore::graphql::sdl());
         return Ok(());
+    }
+    if let Command::Healthcheck = cli.command {
+        let healthy = bookstore::healthcheck::healthy(cli.config.bind_addr).await;
+        std::process::exit(if healthy { 0 } else { 1 });
     }
     bookstore::telemetry::init();
     let config = cli.config.normalized();
@@ -96,6 +103,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{message}");
             Ok(())
         }
-        Command::ExportSchema => Ok(()),
+        Command::ExportSchema | Command::Healthcheck => Ok(()),
     }
 }

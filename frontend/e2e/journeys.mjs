@@ -86,6 +86,9 @@ async function shopper() {
   step('cancel it');
   await page.getByRole('link', { name: number }).first().click();
   await page.getByRole('button', { name: /Cancel order/ }).click();
+  check((await text(page)).includes(`Cancel order ${number}?`), 'cancelling asks first');
+  await shot(page, 'order-cancel-question');
+  await page.getByRole('button', { name: /Yes, cancel order/ }).click();
   check(/cancelled/i.test(await text(page)), 'the order is cancelled');
   await shot(page, 'order-cancelled');
 }

@@ -1,21 +1,31 @@
 //! Wires the storefront: the router (every page area's routes, the
-//! stylesheet, the health check) and the server.
+//! stylesheet, the health check), the guard in front of every form, the
+//! security headers on every answer, and the server with its graceful
+//! shutdown.
 //!
 //! Owns no handler logic beyond the two static answers; it must never hold
 //! page behaviour (that is `pages`), and nothing but the crate root imports it.
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
-use crate::pages;
 use crate::state::AppState;
+use crate::{forms, pages, stylesheet};
+
+/// What pages may load: only this site's stylesheet and forms, no scripts
+/// of anyone's, no framing (clickjacking), no `<base>` tricks.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The storefront's routes (no socket: tests drive it with `oneshot`).
 pub fn router(state: AppState) -> Router {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
     Router::new()
         .route("/static/style.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
@@ -24,12 +34,25 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::shop::routes())
         .merge(pages::staff::routes())
         .fallback(pages::page::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forms::guard,
+        ))
         .with_state(state)
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// The stylesheet, compiled in; its URL carries a version, so browsers may
-/// keep it for a year.
+/// The stylesheet, compiled in; its URL carries a hash of it, so browsers
+/// may keep it for a year.
 async fn stylesheet() -> impl IntoResponse {
     (
         [
@@ -42,11 +65,12 @@ async fn stylesheet() -> impl IntoResponse {
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
             ),
         ],
-        include_str!("../static/style.css"),
+        stylesheet::CSS,
     )
 }
 
-/// Serves until Ctrl-C.
+/// Serves until Ctrl-C or SIGTERM (what a container's stop sends), then
+/// finishes the requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(&config)?;
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
@@ -54,9 +78,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.bind_addr))?;
     tracing::info!(address = %config.bind_addr, backend = %config.graphql_url, "storefront listening");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+    tracing::info!("shut down");
     Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
 }

@@ -19,6 +19,7 @@ const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";
 const DEFAULT_BACKEND_TIMEOUT_MS: &str = "5000";
 const DEFAULT_COOKIE_SECURE: &str = "false";
+const DEFAULT_APP_ENV: &str = "development";
 
 /// The storefront: server-rendered HTML over the bookstore's GraphQL API.
 ///
@@ -58,9 +59,21 @@ pub struct Config {
     )]
     pub backend_timeout: Duration,
 
+    /// `development` or `production`. In production, `CSRF_SECRET` must be
+    /// set: the storefront refuses to start without it.
+    #[arg(
+        long,
+        env = "APP_ENV",
+        value_name = "ENVIRONMENT",
+        default_value = DEFAULT_APP_ENV,
+        value_parser = app_env,
+    )]
+    pub app_env: AppEnv,
+
     /// Signs the forms' CSRF tokens: set the same value on every instance.
     /// Unset: a random one per process (forms shown by a previous process
-    /// then fail once, with a clear message).
+    /// then fail once, with a clear message); with `APP_ENV=production`,
+    /// unset is a start-up error.
     #[arg(
         long,
         env = "CSRF_SECRET",
@@ -85,13 +98,24 @@ pub struct Config {
     pub cookie_secure: bool,
 }
 
+/// Where the storefront runs: production requires its secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
 /// A secret value: `Debug` never shows it.
 #[derive(Clone)]
-pub struct Secret(Vec<u8>);
+pub struct Secret {
+    value: Vec<u8>,
+    /// Made up at start-up because none was configured.
+    generated: bool,
+}
 
 impl Secret {
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.value
     }
 }
 
@@ -127,13 +151,27 @@ fn backend_timeout(text: &str) -> Result<Duration, String> {
         .map_err(|_| "BACKEND_TIMEOUT_MS must be a number of milliseconds".to_owned())
 }
 
+fn app_env(text: &str) -> Result<AppEnv, String> {
+    match or_default(text, DEFAULT_APP_ENV) {
+        "development" => Ok(AppEnv::Development),
+        "production" => Ok(AppEnv::Production),
+        _ => Err("APP_ENV must be `development` or `production`".to_owned()),
+    }
+}
+
 /// Only an empty secret is unset: spaces are a (poor) secret all the same.
 fn csrf_secret(text: &str) -> Result<Secret, String> {
-    Ok(Secret(if text.is_empty() {
-        random_token().into_bytes()
+    Ok(if text.is_empty() {
+        Secret {
+            value: random_token().into_bytes(),
+            generated: true,
+        }
     } else {
-        text.as_bytes().to_vec()
-    }))
+        Secret {
+            value: text.as_bytes().to_vec(),
+            generated: false,
+        }
+    })
 }
 
 fn cookie_secure(text: &str) -> Result<bool, String> {
@@ -149,7 +187,31 @@ impl Config {
     /// From the command line and the process environment (`--help` and
     /// errors are printed, and end the process).
     pub fn from_args_and_env() -> Self {
-        Self::parse()
+        Self::parse().checked()
+    }
+
+    /// What no single variable can say alone: in production, the CSRF
+    /// secret must be configured (instances must agree on it, and a
+    /// restart must not void every open form).
+    pub fn check(&self) -> Result<(), String> {
+        if self.app_env == AppEnv::Production && self.csrf_secret.generated {
+            return Err(
+                "CSRF_SECRET must be set when APP_ENV=production (the same long random value on every instance)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `self` if [`Config::check`] passes; otherwise prints the error the
+    /// way clap does and ends the process.
+    pub fn checked(self) -> Self {
+        if let Err(message) = self.check() {
+            Self::command()
+                .error(clap::error::ErrorKind::MissingRequiredArgument, message)
+                .exit();
+        }
+        self
     }
 
     /// From `lookup` alone (tests): the variables it knows, each as its
@@ -169,7 +231,9 @@ impl Config {
         let matches = command
             .try_get_matches_from(arguments)
             .map_err(|error| anyhow::anyhow!("{}", error.render().to_string().trim()))?;
-        Ok(Self::from_arg_matches(&matches)?)
+        let config = Self::from_arg_matches(&matches)?;
+        config.check().map_err(|message| anyhow::anyhow!(message))?;
+        Ok(config)
     }
 }
 
@@ -214,8 +278,10 @@ mod tests {
             ("BACKEND_TIMEOUT_MS", " "),
             ("COOKIE_SECURE", ""),
             ("CSRF_SECRET", ""),
+            ("APP_ENV", " "),
         ])
         .unwrap();
+        assert_eq!(config.app_env, AppEnv::Development);
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.graphql_url, "http://127.0.0.1:8000/graphql");
         assert_eq!(config.backend_timeout, Duration::from_millis(5000));
@@ -266,6 +332,28 @@ mod tests {
     }
 
     #[test]
+    fn production_requires_a_csrf_secret() {
+        assert_eq!(config(&[]).unwrap().app_env, AppEnv::Development);
+        for unset in [
+            &[("APP_ENV", "production")][..],
+            &[("APP_ENV", "production"), ("CSRF_SECRET", "")],
+        ] {
+            let error = config(unset).unwrap_err().to_string();
+            assert!(error.contains("CSRF_SECRET"), "{error}");
+            assert!(error.contains("APP_ENV=production"), "{error}");
+        }
+        let config = config(&[
+            ("APP_ENV", "production"),
+            ("CSRF_SECRET", "a shared secret"),
+        ])
+        .unwrap();
+        assert_eq!(config.app_env, AppEnv::Production);
+        assert_eq!(config.csrf_secret.expose(), b"a shared secret");
+        let error = self::config(&[("APP_ENV", "staging")]).unwrap_err();
+        assert!(error.to_string().contains("APP_ENV"), "{error}");
+    }
+
+    #[test]
     fn debug_and_help_never_show_the_secret() {
         let config = config(&[("CSRF_SECRET", "hunter2 hunter2")]).unwrap();
         let debug = format!("{config:?}");
@@ -278,6 +366,7 @@ mod tests {
             "BACKEND_TIMEOUT_MS",
             "CSRF_SECRET",
             "COOKIE_SECURE",
+            "APP_ENV",
         ] {
             assert!(help.contains(variable), "{variable} missing from {help}");
         }

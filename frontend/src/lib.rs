@@ -5,20 +5,24 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `render`, `api`, `queries` (leaves);
-//! `config`; `state`; `session`; `pages`; `app`. The crate root only
+//! `tokens`, `money`, `cookies`, `stylesheet`, `api`, `queries`,
+//! `healthcheck` (leaves); `render`; `config`; `state`; `session`; `forms`,
+//! `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod cookies;
+pub mod forms;
+pub mod healthcheck;
 pub mod money;
 pub mod pages;
 pub mod queries;
 pub mod render;
 pub mod session;
 pub mod state;
+pub mod stylesheet;
 pub mod tokens;
 
 pub use app::{router, serve};

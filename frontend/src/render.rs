@@ -3,15 +3,14 @@
 //! from disk on every request, so editing one needs no rebuild.
 //!
 //! Owns the template environment only; it never turns autoescaping off,
-//! never knows about visitors or the backend, and imports no other module
-//! of the crate.
+//! never knows about visitors or the backend, and imports no module of the
+//! crate but `stylesheet` (for the stylesheet's version).
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-/// Changes whenever the stylesheet does, so it can be cached for a year.
-pub const STYLE_VERSION: &str = env!("CARGO_PKG_VERSION");
+use crate::stylesheet;
 
 pub struct Templates {
     #[cfg(not(debug_assertions))]
@@ -35,7 +34,7 @@ impl Templates {
         )));
         #[cfg(not(debug_assertions))]
         minijinja_embed::load_templates!(&mut env);
-        env.add_global("style_version", STYLE_VERSION);
+        env.add_global("style_version", stylesheet::version());
         env
     }
 

@@ -265,3 +265,110 @@ async fn sign_in_never_redirects_off_site() {
         browser.submit("/account", "/logout", &[]).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_forms_without_a_token_are_forbidden_not_unprocessable() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser.get("/login").await;
+    for (action, fields) in [
+        (
+            "/login",
+            vec![("email", "a@example.com"), ("password", PASSWORD)],
+        ),
+        (
+            "/register",
+            vec![
+                ("email", "a@example.com"),
+                ("name", "A"),
+                ("password", PASSWORD),
+            ],
+        ),
+        ("/logout", vec![]),
+        ("/account", vec![("name", "A"), ("email", "a@example.com")]),
+        (
+            "/account/password",
+            vec![("current_password", PASSWORD), ("new_password", PASSWORD)],
+        ),
+        ("/staff/orders/BK-1/ship", vec![("carrier", "UPS")]),
+    ] {
+        let page = browser.post(action, &fields).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{action}");
+        assert!(page.html.contains("Please try that again"), "{action}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_site_form_posts_are_refused_even_with_a_token() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    let csrf = browser.get("/register").await.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("email", "cross@example.com"),
+        ("name", "Cross"),
+        ("password", PASSWORD),
+    ];
+    let refused = browser
+        .post_with("/register", &fields, &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!browser.cookies.contains_key("bookstore_session"));
+    // From this site (or an old browser that sends no Fetch-Metadata), the
+    // same form works.
+    let accepted = browser
+        .post_with("/register", &fields, &[("sec-fetch-site", "same-origin")])
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.html);
+    assert!(browser.cookies.contains_key("bookstore_session"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_never_redirects_off_site_even_when_disguised() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "disguise@example.com"),
+                ("name", "Safe"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    browser.submit("/account", "/logout", &[]).await;
+
+    // The form never offers a disguised address back.
+    let form = browser.get("/login?next=/%09/evil.example").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(!form.html.contains("evil.example"), "{}", form.html);
+
+    for (next, expected) in [
+        ("/\t/evil.example", "/account"),
+        ("/%09/evil.example", "/account"),
+        ("/%2F/evil.example", "/account"),
+        ("/%5Cevil.example", "/account"),
+        ("/\r\nSet-Cookie: stolen=1", "/account"),
+        ("/books\nx", "/account"),
+        ("/b\u{f6}cher", "/account"),
+        ("/books?q=whale", "/books?q=whale"),
+        ("/", "/"),
+    ] {
+        let page = browser
+            .submit(
+                "/login",
+                "/login",
+                &[
+                    ("email", "disguise@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(page.location().as_deref(), Some(expected), "{next:?}");
+        browser.submit("/account", "/logout", &[]).await;
+    }
+}

@@ -183,3 +183,57 @@ async fn the_stylesheet_is_cached_for_long() {
     );
     assert!(page.html.contains(":focus-visible"));
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let router = storefront("http://127.0.0.1:1/graphql", 100);
+    let mut answers = Vec::new();
+    for uri in ["/healthz", "/static/style.css", "/no-such-page", "/books"] {
+        answers.push((uri, get(&router, uri).await));
+    }
+    let mut browser = support::Browser::for_router(router.clone());
+    answers.push((
+        "POST /cart/add",
+        browser.post("/cart/add", &[("book_id", "1")]).await,
+    ));
+    for (uri, page) in answers {
+        let csp = page
+            .headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{uri}: no CSP"))
+            .to_str()
+            .unwrap();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{uri}: {csp}");
+        }
+        assert_eq!(page.headers["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(
+            page.headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_stylesheet_version_is_a_hash_of_its_content() {
+    use sha2::{Digest, Sha256};
+    let router = storefront("http://127.0.0.1:1/graphql", 100);
+    let css = get(&router, "/static/style.css").await;
+    let digest = Sha256::digest(css.html.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    // Any page links it with that version (the error page has the frame).
+    let page = get(&router, "/no-such-page").await;
+    let version = page
+        .html
+        .split("/static/style.css?v=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(version, hex[..16], "{}", page.html);
+}

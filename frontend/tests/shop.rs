@@ -257,10 +257,14 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
             .html
             .contains("name=\"email\" value=\"guest@example.com\"")
     );
+    // (The button leads to the question page, whose form holds the token.)
+    let question = browser
+        .get(&format!("{path}/cancel?email=guest%40example.com"))
+        .await;
     let cancelled = browser
         .post(
             &format!("{path}/cancel"),
-            &[("csrf", &order.csrf()), ("email", "guest@example.com")],
+            &[("csrf", &question.csrf()), ("email", "guest@example.com")],
         )
         .await;
     assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
@@ -605,4 +609,110 @@ async fn cart_lines_that_cannot_be_ordered_say_why_and_block_checkout() {
     let cart = browser.get("/cart").await;
     assert!(cart.html.contains("Out of stock now"), "{}", cart.html);
     assert!(!cart.html.contains("href=\"/checkout\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_an_order_asks_for_confirmation_first() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    add_book(&mut browser, "1").await;
+    let form = browser.get("/checkout").await;
+    let placed = check_out(
+        &mut browser,
+        &form,
+        &[("email", "careful@example.com"), ("card_number", APPROVED)],
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.html);
+    let location = placed.location().unwrap();
+    let number = location
+        .trim_start_matches("/orders/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // The order page's button only leads to the question: no form on it
+    // cancels anything.
+    let order = browser.get(&location).await;
+    assert!(
+        order.html.contains(&format!(
+            "<form action=\"/orders/{number}/cancel\" method=\"get\""
+        )),
+        "{}",
+        order.html
+    );
+    assert!(!order.html.contains("method=\"post\" class=\"form\""));
+
+    // The question: what is being cancelled, and a button that does it.
+    let question = browser
+        .get(&format!(
+            "/orders/{number}/cancel?email=careful%40example.com"
+        ))
+        .await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.html);
+    assert!(question.html.contains(&format!("Cancel order {number}?")));
+    assert!(question.html.contains("Middlemarch"));
+    assert!(question.html.contains(&text_of(&order, "total")));
+    assert!(question.html.contains(&format!(
+        "<form action=\"/orders/{number}/cancel\" method=\"post\""
+    )));
+    assert!(question.html.contains("Keep my order"), "a way back");
+    // Looking at the question changed nothing.
+    let still = browser.get(&location).await;
+    assert!(still.html.contains(">Paid</span>"), "{}", still.html);
+
+    // A stranger gets no question about someone else's order.
+    assert_eq!(
+        shop.browser()
+            .get(&format!("/orders/{number}/cancel"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Yes: cancelled.
+    let cancelled = browser
+        .post(
+            &format!("/orders/{number}/cancel"),
+            &[("csrf", &question.csrf()), ("email", "careful@example.com")],
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    let order = browser.get(&location).await;
+    assert!(order.html.contains(">Cancelled</span>"), "{}", order.html);
+
+    // Once cancelled, the question is not asked again.
+    let again = browser
+        .get(&format!(
+            "/orders/{number}/cancel?email=careful%40example.com"
+        ))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location().unwrap(), location);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_site_post_with_a_valid_token_changes_nothing() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    let book = browser.get(BOOK).await;
+    let book_id = input(&book, "book_id");
+    let csrf = book.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("book_id", book_id.as_str()),
+        ("slug", "middlemarch"),
+        ("quantity", "1"),
+    ];
+    let refused = browser
+        .post_with("/cart/add", &fields, &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!browser.cookies.contains_key("bookstore_cart"));
+    let added = browser
+        .post_with("/cart/add", &fields, &[("sec-fetch-site", "same-origin")])
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    assert!(browser.cookies.contains_key("bookstore_cart"));
 }

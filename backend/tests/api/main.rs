@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod cache;
 mod catalog;
+mod healthcheck;
 mod http;
 mod migrations;
 mod orders;

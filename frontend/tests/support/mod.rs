@@ -134,6 +134,15 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser on any storefront router (no backend needed for pages
+    /// that do not call it).
+    pub fn for_router(router: axum::Router) -> Self {
+        Self {
+            router,
+            cookies: BTreeMap::new(),
+        }
+    }
+
     fn keep_cookies(&mut self, page: &Page) {
         for value in page.headers.get_all(header::SET_COOKIE) {
             let value = value.to_str().unwrap();
@@ -167,12 +176,24 @@ impl Browser {
 
     /// Submits a form (URL-encoded fields, in order).
     pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        self.post_with(uri, fields, &[]).await
+    }
+
+    /// Submits a form with extra request headers (`Sec-Fetch-Site`, ...).
+    pub async fn post_with(
+        &mut self,
+        uri: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let body = serde_urlencoded::to_string(fields).unwrap();
-        let request = Request::post(uri)
+        let mut request = Request::post(uri)
             .header(header::COOKIE, self.cookie_header())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::from(body)).unwrap();
         let page = send(&self.router, request).await;
         self.keep_cookies(&page);
         page

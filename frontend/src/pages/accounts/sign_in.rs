@@ -18,14 +18,49 @@ use crate::pages::page::{api_error_page, page};
 use crate::session::Visitor;
 use crate::state::AppState;
 
-/// Where to go after signing in: only a path on this site.
+/// Where to go after signing in: only a path on this site. The path must
+/// start with one `/` followed by something other than `/` or `\`, and be
+/// printable ASCII without spaces or backslashes — both as given and once
+/// percent-decoded (browsers drop tabs and newlines, so `/\t/evil.example`
+/// would go to `//evil.example`). Anything else goes to the account page.
 fn safe_next(next: Option<&str>) -> String {
+    fn same_site_path(path: &[u8]) -> bool {
+        matches!(path, [b'/', rest @ ..] if !matches!(rest.first(), Some(b'/' | b'\\')))
+            && path
+                .iter()
+                .all(|byte| byte.is_ascii_graphic() && *byte != b'\\')
+    }
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path) if same_site_path(path.as_bytes()) && same_site_path(&percent_decoded(path)) => {
             path.to_owned()
         }
         _ => "/account".to_owned(),
     }
+}
+
+/// `text` with every `%XX` replaced by its byte (a malformed `%` is kept).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = bytes
+            .get(index + 1..index + 3)
+            .filter(|_| bytes[index] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    decoded
 }
 
 /// The note about a merged guest cart (`MergeLine` outcomes and titles),

@@ -38,6 +38,9 @@ pub fn routes() -> Router<AppState> {
             get(order_lookup::lookup_form).post(order_lookup::lookup),
         )
         .route("/orders/{number}", get(orders::show_order))
-        .route("/orders/{number}/cancel", post(orders::cancel))
+        .route(
+            "/orders/{number}/cancel",
+            get(orders::confirm_cancel).post(orders::cancel),
+        )
         .route("/account/orders", get(orders::list_orders))
 }

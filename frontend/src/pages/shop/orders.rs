@@ -1,5 +1,6 @@
 //! A customer's orders: an order's page (a guest's proven by the checkout
-//! email), cancelling it, and the order history.
+//! email), cancelling it (a question page first, then the POST that does
+//! it), and the order history.
 //!
 //! Owns the order pages' wording; whether an order may be seen or
 //! cancelled is always the backend's answer, never decided here.
@@ -63,6 +64,53 @@ pub async fn show_order(
                 email,
             },
         ),
+        Ok(_) => not_found_page(&state),
+        Err(error) => api_error_page(&state, &error),
+    }
+}
+
+/// "Cancel order BK-…?": the order's summary and the one button that
+/// cancels it. Asking changes nothing; an order that can no longer be
+/// cancelled goes back to its page.
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    params: Result<Query<EmailParams>, QueryRejection>,
+) -> Response {
+    if !path_safe(&number) {
+        return not_found_page(&state);
+    }
+    let email = params
+        .map(|Query(params)| given(&params.email))
+        .unwrap_or_default();
+    let variables = order_page::Variables {
+        number: number.clone(),
+        email: email.clone(),
+    };
+    match state
+        .api
+        .run::<OrderPage>(variables, visitor.session.as_deref())
+        .await
+    {
+        Ok(order_page::ResponseData { order: Some(order) }) if order.can_cancel => page(
+            &state,
+            &visitor,
+            StatusCode::OK,
+            "cancel_order.html",
+            context! {
+                title => format!("Cancel order {}?", order.number),
+                order => Value::from(Serde(&order)),
+                order_path => order_path(&number, email.as_deref()),
+                email,
+            },
+        ),
+        Ok(order_page::ResponseData { order: Some(_) }) => visitor
+            .redirect(
+                &order_path(&number, email.as_deref()),
+                "This order can no longer be cancelled.",
+            )
+            .into_response(),
         Ok(_) => not_found_page(&state),
         Err(error) => api_error_page(&state, &error),
     }

@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     bookstore::telemetry::init();
-    let config = cli.config.normalized();
+    let config = cli.config.normalized().checked()?;
     match cli.command {
         Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
         Command::Migrate => {

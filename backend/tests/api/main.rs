@@ -4,11 +4,13 @@
 
 mod accounts;
 mod admin;
+mod bad_input;
 mod cache;
 mod catalog;
 mod http;
 mod migrations;
 mod orders;
+mod production;
 mod schema;
 mod search;
 mod snapshots;

@@ -81,19 +81,21 @@ impl Endpoint {
             return request_error(media, "GRAPHQL_PARSE_FAILED", message);
         }
         // Parsed once here (or taken from the parsed-query cache); async-graphql
-        // reuses the parsed document.
+        // reuses the parsed document. Measured per request: the shape depends
+        // on which operation runs.
         let shape = match self.parsed_queries.get(&request.query) {
-            Some((document, shape)) => {
+            Some(document) => {
+                let shape = measure(&document, request.operation_name.as_deref());
                 request.set_parsed_query(document);
                 shape
             }
             None => {
                 let query = request.query.clone();
+                let operation_name = request.operation_name.clone();
                 match request.parsed_query() {
                     Ok(document) => {
-                        let shape = measure(document);
-                        self.parsed_queries.insert(&query, document, shape);
-                        shape
+                        self.parsed_queries.insert(&query, document);
+                        measure(document, operation_name.as_deref())
                     }
                     Err(error) => {
                         // The parser's message may quote the whole query.

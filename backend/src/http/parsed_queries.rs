@@ -1,15 +1,13 @@
-//! Recently parsed query documents by their text, with their [`Shape`].
+//! Recently parsed query documents by their text.
 //! Owns only that cache: it never executes or validates anything.
 
 use async_graphql::parser::types::ExecutableDocument;
-
-use super::query_shape::Shape;
 
 /// Recently parsed query documents by their text: clients send the same few
 /// queries over and over, and parsing is a visible share of a request.
 /// Bounded: when full it starts over.
 pub struct ParsedQueries {
-    documents: std::sync::Mutex<std::collections::HashMap<String, (ExecutableDocument, Shape)>>,
+    documents: std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>,
 }
 
 impl ParsedQueries {
@@ -23,11 +21,11 @@ impl ParsedQueries {
         }
     }
 
-    pub fn get(&self, query: &str) -> Option<(ExecutableDocument, Shape)> {
+    pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
         self.documents.lock().ok()?.get(query).cloned()
     }
 
-    pub fn insert(&self, query: &str, document: &ExecutableDocument, shape: Shape) {
+    pub fn insert(&self, query: &str, document: &ExecutableDocument) {
         if query.len() > Self::MAX_QUERY_BYTES {
             return;
         }
@@ -35,7 +33,7 @@ impl ParsedQueries {
             if documents.len() >= Self::CAPACITY {
                 documents.clear();
             }
-            documents.insert(query.to_owned(), (document.clone(), shape));
+            documents.insert(query.to_owned(), document.clone());
         }
     }
 }

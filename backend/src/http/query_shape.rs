@@ -158,14 +158,24 @@ impl ShapeLimits {
 /// The message for text holding a forbidden control character.
 pub const CONTROL_CHARACTERS: &str = "text input must not contain control characters (such as NUL or ESC); tab, CR and LF are allowed";
 
-/// Measures every operation of `document`.
-pub fn measure(document: &ExecutableDocument) -> Shape {
+/// Measures the operation that will run: the one named `operation_name`, or
+/// every operation when no name is given (a document of several operations
+/// then fails to execute anyway). Clients such as the storefront send a
+/// whole file of operations and pick one by name.
+pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> Shape {
     let mut measure = Measure {
         document,
         fragments: HashMap::new(),
     };
     let mut total = Shape::default();
-    for (_, operation) in document.operations.iter() {
+    let selected = document
+        .operations
+        .iter()
+        .filter(|(name, _)| match operation_name {
+            Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
+            None => true,
+        });
+    for (_, operation) in selected {
         let operation = &operation.node;
         let shape = measure.set(&operation.selection_set.node);
         let defaults = operation.variable_definitions.iter().any(|definition| {
@@ -260,7 +270,7 @@ mod tests {
     use super::*;
 
     fn shape(query: &str) -> Shape {
-        measure(&async_graphql::parser::parse_query(query).unwrap())
+        measure(&async_graphql::parser::parse_query(query).unwrap(), None)
     }
 
     #[test]
@@ -280,6 +290,13 @@ mod tests {
         assert!(shape("{ book(slug: \"a\\u0000\") { title } }").control_characters);
         assert!(!shape("{ book(slug: \"a\\tb\") { title } }").control_characters);
         assert!(!shape("{ genres { __typename } }").introspects);
+        let document = async_graphql::parser::parse_query(
+            "query A { a: genres { name } } mutation B { b: logout { loggedOut } c: logout { loggedOut } }",
+        )
+        .unwrap();
+        let only_a = measure(&document, Some("A"));
+        assert_eq!((only_a.aliases, only_a.mutation_fields), (1, 0));
+        assert_eq!(measure(&document, Some("B")).mutation_fields, 2);
     }
 
     #[test]

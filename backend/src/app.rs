@@ -4,7 +4,8 @@
 //!
 //! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
 //! process is up), `/readyz` (Postgres answers; Redis reported, not required),
-//! `/metrics` (Prometheus text).
+//! `/metrics` (Prometheus text; on its own internal address instead when
+//! `METRICS_ADDR` is set or in production: [`metrics_router`]).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -67,11 +68,16 @@ impl AppState {
 }
 
 pub fn router(state: AppState, config: &Config) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/readyz", get(health::readyz));
+    // With an internal metrics address (always in production), `/metrics`
+    // is served only there ([`metrics_router`]).
+    if config.metrics_address().is_none() {
+        routes = routes.route("/metrics", get(health::metrics));
+    }
+    routes
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -80,6 +86,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The internal router on `METRICS_ADDR`: `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
 }
 
 /// A panic is a bug: log it, answer a bare 500 without its message.

@@ -11,15 +11,41 @@
 use std::{fmt, net::SocketAddr, time::Duration};
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, CommandFactory, FromArgMatches, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+/// The built-in `DATABASE_URL`: fine on a developer machine, refused in
+/// production.
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bookstore";
+/// Where `/metrics` is served in production unless `METRICS_ADDR` says.
+const PRODUCTION_METRICS_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9100);
+
+/// How the process is deployed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    /// No GraphiQL, no introspection, no "Did you mean" hints, `/metrics`
+    /// on an internal address, secrets required.
+    Production,
+}
 
 #[derive(Clone, Args)]
 pub struct Config {
+    /// `production`: no GraphiQL, no introspection or field hints,
+    /// `/metrics` only on `METRICS_ADDR`, and the built-in `DATABASE_URL`
+    /// refused.
+    #[arg(
+        long = "app-env",
+        env = "APP_ENV",
+        value_enum,
+        default_value = "development"
+    )]
+    pub app_env: AppEnv,
     /// The primary Postgres (reads and writes).
     #[arg(
         long = "database-url",
         env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/bookstore",
+        default_value = DEFAULT_DATABASE_URL,
         hide_env_values = true,
         hide_default_value = true
     )]
@@ -70,19 +96,32 @@ pub struct Config {
         default_value = "127.0.0.1:8000"
     )]
     pub bind_addr: SocketAddr,
-    /// Allow introspection (turn off in production).
+    /// Serve `/metrics` on this separate (internal) address instead of the
+    /// main one; in production it defaults to 127.0.0.1:9100.
+    #[arg(long = "metrics-addr", env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Allow introspection (always off in production).
     #[arg(long = "graphql-introspection", env = "GRAPHQL_INTROSPECTION", default_value = "true", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub introspection: bool,
-    /// Serve GraphiQL on `GET /graphql` to browsers (turn off in production).
+    /// Serve GraphiQL on `GET /graphql` to browsers (always off in production).
     #[arg(long = "graphiql", env = "GRAPHIQL", default_value = "true", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub graphiql: bool,
-    /// Query depth limit (the standard introspection query fits 15).
+    /// Query depth limit (nested fields); introspection (`__schema`,
+    /// `__type`) is not counted.
     #[arg(
         long = "graphql-max-depth",
         env = "GRAPHQL_MAX_DEPTH",
-        default_value_t = 15
+        default_value_t = 10
     )]
     pub max_depth: usize,
+    /// Mutation fields per document (aliases and fragment spreads each
+    /// count).
+    #[arg(
+        long = "graphql-max-mutations",
+        env = "GRAPHQL_MAX_MUTATIONS",
+        default_value_t = 5
+    )]
+    pub max_mutations: usize,
     /// Query complexity limit; page sizes (`first`/`last`) multiply.
     #[arg(
         long = "graphql-max-complexity",
@@ -177,12 +216,43 @@ impl Config {
             .mut_args(|arg| arg.env(None))
             .try_get_matches_from(argv)
             .map_err(|error| anyhow::anyhow!("{}", error.render()))?;
-        Ok(Standalone::from_arg_matches(&matches)?.config.normalized())
+        Standalone::from_arg_matches(&matches)?
+            .config
+            .normalized()
+            .checked()
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// Where `/metrics` is served apart from the API, if anywhere (else on
+    /// the main router).
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+            .or(self.is_production().then_some(PRODUCTION_METRICS_ADDR))
+    }
+
+    /// Refuses a configuration that must not run: in production, the
+    /// built-in database URL (secrets must be given).
+    pub fn checked(self) -> anyhow::Result<Self> {
+        if self.is_production() && self.database_url == DEFAULT_DATABASE_URL {
+            anyhow::bail!(
+                "APP_ENV=production needs DATABASE_URL set to the production database \
+                 (the built-in development default was refused)"
+            );
+        }
+        Ok(self)
     }
 
     /// Call once after parsing: an empty optional variable means unset (an
-    /// empty `REDIS_URL` disables the cache).
+    /// empty `REDIS_URL` disables the cache); production turns GraphiQL and
+    /// introspection off whatever their variables say.
     pub fn normalized(mut self) -> Self {
+        if self.is_production() {
+            self.graphiql = false;
+            self.introspection = false;
+        }
         for value in [
             &mut self.database_read_url,
             &mut self.redis_url,
@@ -233,6 +303,7 @@ pub fn redact_url(url: &str) -> String {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
+            .field("app_env", &self.app_env)
             .field("database_url", &redact_url(&self.database_url))
             .field(
                 "database_read_url",
@@ -245,9 +316,11 @@ impl fmt::Debug for Config {
             .field("redis_timeout", &self.redis_timeout)
             .field("redis_backoff", &self.redis_backoff)
             .field("bind_addr", &self.bind_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("introspection", &self.introspection)
             .field("graphiql", &self.graphiql)
             .field("max_depth", &self.max_depth)
+            .field("max_mutations", &self.max_mutations)
             .field("max_complexity", &self.max_complexity)
             .field("max_aliases", &self.max_aliases)
             .field("max_body_bytes", &self.max_body_bytes)

@@ -23,7 +23,8 @@ use anyhow::Context;
 
 use crate::config::Config;
 
-/// Runs pending migrations, then serves until SIGINT/SIGTERM.
+/// Runs pending migrations, then serves until SIGINT/SIGTERM (and
+/// `/metrics` on `METRICS_ADDR` when set: always in production).
 pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<()> {
     let applied = db::run_migrations(&config.database_url).await?;
     if !applied.is_empty() {
@@ -39,11 +40,23 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         state.db.clone(),
         config.session_idle,
     ));
+    if let Some(address) = config.metrics_address() {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding METRICS_ADDR {address}"))?;
+        tracing::info!(%address, "metrics listening (internal)");
+        let metrics = app::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let router = app::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
         .with_context(|| format!("binding {}", config.bind_addr))?;
-    tracing::info!(address = %config.bind_addr, "bookstore backend listening (GraphiQL at /graphql)");
+    tracing::info!(address = %config.bind_addr, env = ?config.app_env, graphiql = config.graphiql, "bookstore backend listening on /graphql");
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())

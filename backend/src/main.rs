@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(if healthy { 0 } else { 1 });
     }
     bookstore::telemetry::init();
-    let config = cli.config.normalized();
+    let config = cli.config.normalized().checked()?;
     match cli.command {
         Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
         Command::Migrate => {

@@ -1,6 +1,7 @@
 //! Who is asking: the token a request carried (`Authorization: Bearer` or
-//! the session cookie), resolved to a [`Viewer`] on first use only, and the
-//! guards resolvers call ([`require_user`], [`require_staff`]).
+//! the session cookie), resolved to a [`Viewer`] on first use only (or set
+//! by a sign-in during the request), and the guards resolvers call
+//! ([`require_user`], [`require_staff`]).
 
 use tokio::sync::OnceCell;
 
@@ -13,6 +14,9 @@ pub struct RequestAuth {
     pub user_agent: Option<String>,
     pub client_address: String,
     viewer: OnceCell<Option<Viewer>>,
+    /// A session started by this request (`register`, `login`): from then on
+    /// the request acts as that user, so the payload's `User` resolves.
+    signed_in: std::sync::Mutex<Option<Viewer>>,
 }
 
 impl RequestAuth {
@@ -22,12 +26,28 @@ impl RequestAuth {
             user_agent,
             client_address,
             viewer: OnceCell::new(),
+            signed_in: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The rest of the request acts as `viewer`, who just signed in.
+    pub fn signed_in(&self, viewer: Viewer) {
+        if let Ok(mut signed_in) = self.signed_in.lock() {
+            *signed_in = Some(viewer);
         }
     }
 
     /// The signed-in viewer, looked up once per request (and only when a
     /// resolver asks).
     pub async fn viewer(&self, sessions: &Sessions) -> Result<Option<Viewer>, Error> {
+        let signed_in = self
+            .signed_in
+            .lock()
+            .ok()
+            .and_then(|signed_in| signed_in.clone());
+        if signed_in.is_some() {
+            return Ok(signed_in);
+        }
         let viewer = self
             .viewer
             .get_or_try_init(|| async {

@@ -53,15 +53,17 @@ impl Sessions {
         }
     }
 
-    /// Starts a session; returns the token (shown once, never stored) and
-    /// when it expires at the latest.
+    /// Starts a session for a user of `role`; returns the token (shown once,
+    /// never stored) and the session's viewer.
     pub async fn start(
         &self,
         user_id: i64,
+        role: &str,
         user_agent: Option<&str>,
-    ) -> Result<(String, DateTime<Utc>), Error> {
+    ) -> Result<(String, Viewer), Error> {
         let token = new_token();
-        let expires_at = Utc::now() + self.max_age;
+        let now = Utc::now();
+        let expires_at = now + self.max_age;
         let session = db::sessions::NewSession {
             token_hash: token_hash(&token).to_vec(),
             user_id,
@@ -69,8 +71,15 @@ impl Sessions {
             user_agent: user_agent.map(|agent| agent.chars().take(512).collect()),
         };
         let mut conn = self.db.primary().await?;
-        db::sessions::insert(&mut conn, &session).await?;
-        Ok((token, expires_at))
+        let session_id = db::sessions::insert(&mut conn, &session).await?;
+        let viewer = Viewer {
+            session_id,
+            user_id,
+            role: role.to_owned(),
+            last_seen_at: now,
+            expires_at,
+        };
+        Ok((token, viewer))
     }
 
     /// The viewer for a token, if its session is alive.

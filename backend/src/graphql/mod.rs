@@ -50,11 +50,12 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The limits a schema enforces (from [`Config`]; the alias limit is the
-/// HTTP handler's).
+/// The limits a schema enforces (from [`Config`]). Depth (with
+/// introspection exempt), aliases, mutation fields per document and refusing
+/// introspection are the HTTP handler's (`http::query_shape`): async-graphql's
+/// depth limit would count the introspection query too.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    pub max_depth: usize,
     pub max_complexity: usize,
     pub introspection: bool,
 }
@@ -62,7 +63,6 @@ pub struct Limits {
 impl From<&Config> for Limits {
     fn from(config: &Config) -> Self {
         Self {
-            max_depth: config.max_depth,
             max_complexity: config.max_complexity,
             introspection: config.introspection,
         }
@@ -88,10 +88,10 @@ pub fn build_schema(
         .data(gateway)
         .data(db)
         .data(cache)
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(10);
     if !limits.introspection {
+        // No schema to read, and no "Did you mean" hints that leak it either.
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()

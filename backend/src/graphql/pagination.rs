@@ -7,8 +7,11 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use crate::error::Error;
 
-/// The largest page a client may ask for.
+/// The largest page a client may ask for (the smallest is 1).
 pub const MAX_PAGE_SIZE: i32 = 100;
+/// The largest position a cursor may hold: far past any list, and far from
+/// where offset arithmetic could overflow.
+const MAX_POSITION: i64 = i32::MAX as i64;
 /// Cuts `ids` (fetched with one extra, to learn whether more follow) to the
 /// window and says whether more follow.
 pub fn split_extra<T>(ids: &mut Vec<T>, window: Window) -> bool {
@@ -56,8 +59,8 @@ impl PageArgs {
     /// is required only when [`Self::needs_total`].
     pub fn window(&self, total: Option<i64>) -> Result<Window, Error> {
         let check = |name: &str, value: Option<i32>| match value {
-            Some(size) if !(0..=MAX_PAGE_SIZE).contains(&size) => Err(Error::BadUserInput(
-                format!("`{name}` must be between 0 and {MAX_PAGE_SIZE}"),
+            Some(size) if !(1..=MAX_PAGE_SIZE).contains(&size) => Err(Error::BadUserInput(
+                format!("`{name}` must be between 1 and {MAX_PAGE_SIZE}"),
             )),
             _ => Ok(value.map(i64::from)),
         };
@@ -114,7 +117,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, Error> {
             text.strip_prefix("pos:")
                 .and_then(|n| n.parse::<i64>().ok())
         })
-        .filter(|position| *position >= 0)
+        .filter(|position| (0..=MAX_POSITION).contains(position))
         .ok_or_else(|| Error::BadUserInput(format!("invalid cursor {cursor:?}")))
 }
 

@@ -3,7 +3,10 @@
 //! `application/json`, 400 for request errors where the spec asks for it,
 //! only JSON bodies on POST (no form or text bodies a browser could send
 //! cross-site), no mutations over GET, no batches. GraphiQL on `GET` from a
-//! browser when enabled.
+//! browser when enabled (404 otherwise). Before execution: the document's
+//! limits ([`super::query_shape`]: aliases, depth with introspection exempt,
+//! mutation fields, introspection when disabled, control characters) and
+//! control characters in variables; parse errors are kept short.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,11 +22,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::aliases::count_aliases;
 use super::client::ClientSettings;
 use super::errors::{not_acceptable, plain_error};
 use super::negotiation::{JSON, Media};
 use super::parsed_queries::ParsedQueries;
+use super::query_shape::{
+    CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
+};
 use crate::auth::RequestAuth;
 use crate::cache::Cache;
 use crate::config::Config;
@@ -41,7 +46,7 @@ pub struct Endpoint {
     pub db: Db,
     pub cache: Cache,
     pub graphiql: bool,
-    pub max_aliases: usize,
+    pub limits: ShapeLimits,
     pub client: ClientSettings,
     pub parsed_queries: Arc<ParsedQueries>,
     pub metrics: Metrics,
@@ -54,7 +59,12 @@ impl Endpoint {
             db,
             cache,
             graphiql: config.graphiql,
-            max_aliases: config.max_aliases,
+            limits: ShapeLimits {
+                max_aliases: config.max_aliases,
+                max_depth: config.max_depth,
+                max_mutations: config.max_mutations,
+                introspection: config.introspection,
+            },
             client: ClientSettings {
                 session_cookie: config.session_cookie.clone(),
                 client_ip_header: config.client_ip_header.clone(),
@@ -66,38 +76,41 @@ impl Endpoint {
 
     async fn execute(&self, media: Media, mut request: Request, auth: RequestAuth) -> Response {
         let started = std::time::Instant::now();
+        if bracket_nesting(&request.query) > MAX_NESTING {
+            let message = format!("the query nests brackets deeper than {MAX_NESTING} levels");
+            return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+        }
         // Parsed once here (or taken from the parsed-query cache); async-graphql
-        // reuses the parsed document.
-        let aliases = match self.parsed_queries.get(&request.query) {
-            Some((document, aliases)) => {
+        // reuses the parsed document. Measured per request: the shape depends
+        // on which operation runs.
+        let shape = match self.parsed_queries.get(&request.query) {
+            Some(document) => {
+                let shape = measure(&document, request.operation_name.as_deref());
                 request.set_parsed_query(document);
-                aliases
+                shape
             }
             None => {
                 let query = request.query.clone();
+                let operation_name = request.operation_name.clone();
                 match request.parsed_query() {
                     Ok(document) => {
-                        let aliases = count_aliases(document);
-                        self.parsed_queries.insert(&query, document, aliases);
-                        aliases
+                        self.parsed_queries.insert(&query, document);
+                        measure(document, operation_name.as_deref())
                     }
-                    Err(mut error) => {
-                        set_code(&mut error, "GRAPHQL_PARSE_FAILED");
-                        return respond(media, GraphQLResponse::from_errors(vec![error]));
+                    Err(error) => {
+                        // The parser's message may quote the whole query.
+                        let message = shortened(&error.message);
+                        return request_error(media, "GRAPHQL_PARSE_FAILED", message);
                     }
                 }
             }
         };
-        if aliases > self.max_aliases {
-            let mut error = ServerError::new(
-                format!(
-                    "the query uses {aliases} aliases; at most {} are allowed",
-                    self.max_aliases
-                ),
-                None,
-            );
-            set_code(&mut error, "GRAPHQL_VALIDATION_FAILED");
-            return respond(media, GraphQLResponse::from_errors(vec![error]));
+        if let Err((code, message)) = self.limits.check(&shape) {
+            return request_error(media, code, message);
+        }
+        if let Some(name) = control_character_in(request.variables.iter()) {
+            let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
+            return request_error(media, "BAD_USER_INPUT", message);
         }
         let request = request
             .data(loaders(self.db.clone(), self.cache.clone()))
@@ -148,7 +161,10 @@ pub async fn get(
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if params.query.is_none() && wants_html && endpoint.graphiql {
+    if params.query.is_none() && wants_html {
+        if !endpoint.graphiql {
+            return plain_error(StatusCode::NOT_FOUND, "not found");
+        }
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
@@ -178,6 +194,10 @@ pub async fn get(
         Ok(request) => request,
         Err(message) => return plain_error(StatusCode::BAD_REQUEST, message),
     };
+    if bracket_nesting(&request.query) > MAX_NESTING {
+        let message = format!("the query nests brackets deeper than {MAX_NESTING} levels");
+        return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+    }
     // Mutations change state: never over GET (a link or a prefetch could run them).
     let operation_name = request.operation_name.clone();
     match request.parsed_query() {
@@ -201,9 +221,9 @@ pub async fn get(
                 return response;
             }
         }
-        Err(mut error) => {
-            set_code(&mut error, "GRAPHQL_PARSE_FAILED");
-            return respond(media, GraphQLResponse::from_errors(vec![error]));
+        Err(error) => {
+            let message = shortened(&error.message);
+            return request_error(media, "GRAPHQL_PARSE_FAILED", message);
         }
     }
     let auth = endpoint.client.request_auth(&headers, peer);
@@ -282,6 +302,23 @@ fn build_request(
         request = request.operation_name(name);
     }
     Ok(request)
+}
+
+/// Parse errors longer than this are cut (they may quote the query).
+const MAX_PARSE_ERROR_CHARS: usize = 200;
+
+fn shortened(message: &str) -> String {
+    match message.char_indices().nth(MAX_PARSE_ERROR_CHARS) {
+        Some((end, _)) => format!("{}…", &message[..end]),
+        None => message.to_owned(),
+    }
+}
+
+/// An error found before execution: no data, one error with `code`.
+fn request_error(media: Media, code: &str, message: String) -> Response {
+    let mut error = ServerError::new(message, None);
+    set_code(&mut error, code);
+    respond(media, GraphQLResponse::from_errors(vec![error]))
 }
 
 #[derive(Serialize)]

@@ -7,10 +7,10 @@
 //! into HTTP responses. Must never: resolve fields, touch the database other
 //! than through the schema, or know any domain type.
 
-mod aliases;
 pub mod client;
 pub mod errors;
 pub mod graphql;
 pub mod health;
 mod negotiation;
 mod parsed_queries;
+mod query_shape;

@@ -1,4 +1,4 @@
-//! Recently parsed query documents by their text, with their alias count.
+//! Recently parsed query documents by their text.
 //! Owns only that cache: it never executes or validates anything.
 
 use async_graphql::parser::types::ExecutableDocument;
@@ -7,7 +7,7 @@ use async_graphql::parser::types::ExecutableDocument;
 /// queries over and over, and parsing is a visible share of a request.
 /// Bounded: when full it starts over.
 pub struct ParsedQueries {
-    documents: std::sync::Mutex<std::collections::HashMap<String, (ExecutableDocument, usize)>>,
+    documents: std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>,
 }
 
 impl ParsedQueries {
@@ -21,11 +21,11 @@ impl ParsedQueries {
         }
     }
 
-    pub fn get(&self, query: &str) -> Option<(ExecutableDocument, usize)> {
+    pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
         self.documents.lock().ok()?.get(query).cloned()
     }
 
-    pub fn insert(&self, query: &str, document: &ExecutableDocument, aliases: usize) {
+    pub fn insert(&self, query: &str, document: &ExecutableDocument) {
         if query.len() > Self::MAX_QUERY_BYTES {
             return;
         }
@@ -33,7 +33,7 @@ impl ParsedQueries {
             if documents.len() >= Self::CAPACITY {
                 documents.clear();
             }
-            documents.insert(query.to_owned(), (document.clone(), aliases));
+            documents.insert(query.to_owned(), document.clone());
         }
     }
 }

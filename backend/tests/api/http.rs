@@ -195,7 +195,7 @@ async fn graphiql_is_served_to_browsers_unless_disabled() {
     assert!(production.data("{ genres { name } }", json!({})).await["genres"].is_array());
 }
 
-const INTROSPECTION: &str = r#"
+pub const INTROSPECTION: &str = r#"
 query IntrospectionQuery {
   __schema {
     queryType { name } mutationType { name } subscriptionType { name }

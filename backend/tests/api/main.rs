@@ -4,12 +4,14 @@
 
 mod accounts;
 mod admin;
+mod bad_input;
 mod cache;
 mod catalog;
 mod healthcheck;
 mod http;
 mod migrations;
 mod orders;
+mod production;
 mod schema;
 mod search;
 mod snapshots;

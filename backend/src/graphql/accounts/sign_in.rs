@@ -161,10 +161,13 @@ async fn sign_in(
     guest_cart: Option<&ID>,
 ) -> Result<AuthPayload> {
     let auth = ctx.data_unchecked::<RequestAuth>();
-    let (token, expires_at) = ctx
+    let (token, viewer) = ctx
         .data_unchecked::<Sessions>()
-        .start(user.id, auth.user_agent.as_deref())
+        .start(user.id, &user.role, auth.user_agent.as_deref())
         .await?;
+    let expires_at = viewer.expires_at;
+    // The payload (`user { orders }`) resolves as the one who signed in.
+    auth.signed_in(viewer);
     let cart_merge = match guest_cart {
         Some(cart) => merge_guest_cart(ctx, cart, user.id).await?,
         None => None,

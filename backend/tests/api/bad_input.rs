@@ -1,0 +1,258 @@
+//! Bad input and abusive documents get a clear, short error: never
+//! INTERNAL, never an echo of the query.
+
+use axum::http::StatusCode;
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::http::INTROSPECTION;
+use crate::support::TestApp;
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $input) { token user { email } userErrors { message } } }";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_in_text_are_refused() {
+    let app = TestApp::new().await;
+    for name in ["Ann\u{0}Lee", "Ann\u{1b}[31mLee", "Ann\u{7f}", "Ann\u{85}"] {
+        let reply = app
+            .graphql(
+                REGISTER,
+                json!({"input": {"email": "ann@example.com", "name": name, "password": "correct horse battery"}}),
+            )
+            .await;
+        let body = reply.json();
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("control character"),
+            "{body}"
+        );
+    }
+    // The same in a string literal of the document.
+    let reply = app
+        .graphql(
+            r#"mutation { register(input: {email: "ann@example.com", name: "Ann\u0000", password: "correct horse battery"}) { token } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&reply.json()), "BAD_USER_INPUT", "{}", reply.body);
+    let mut conn = app.connection().await;
+    let users: i64 = {
+        use diesel::dsl::sql;
+        use diesel::sql_types::BigInt;
+        use diesel_async::RunQueryDsl;
+        diesel::select(sql::<BigInt>(
+            "(SELECT count(*) FROM users WHERE email = 'ann@example.com')",
+        ))
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(users, 0, "nothing was written");
+    // Tab, CR and LF are text.
+    let data = app
+        .data(
+            REGISTER,
+            json!({"input": {"email": "ann@example.com", "name": "Ann Lee", "password": "correct\thorse\r\nbattery"}}),
+        )
+        .await;
+    assert!(data["register"]["token"].is_string(), "{data}");
+}
+
+fn cursor(text: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overflowing_cursors_are_bad_input() {
+    let app = TestApp::new().await;
+    for (arguments, cursor) in [
+        (
+            "first: 2, after: $cursor",
+            cursor("pos:9223372036854775807"),
+        ),
+        (
+            "last: 2, before: $cursor",
+            cursor("pos:9223372036854775807"),
+        ),
+        (
+            "first: 2, after: $cursor",
+            cursor("pos:9223372036854775806"),
+        ),
+        (
+            "first: 2, after: $cursor",
+            cursor("pos:99999999999999999999"),
+        ),
+    ] {
+        let reply = app
+            .graphql(
+                &format!("query($cursor: String) {{ books({arguments}) {{ totalCount nodes {{ title }} }} }}"),
+                json!({"cursor": cursor}),
+            )
+            .await;
+        let body = reply.json();
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{arguments}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_sizes_outside_1_to_100_are_refused() {
+    let app = TestApp::new().await;
+    for arguments in [
+        "first: 0",
+        "last: 0",
+        "first: 101",
+        "last: 101",
+        "first: -1",
+    ] {
+        let reply = app
+            .graphql(
+                &format!("{{ books({arguments}) {{ nodes {{ title }} }} }}"),
+                json!({}),
+            )
+            .await;
+        let body = reply.json();
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{arguments}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("between 1 and 100"),
+            "{body}"
+        );
+    }
+    let data = app
+        .data("{ books(first: 1) { nodes { title } } }", json!({}))
+        .await;
+    assert_eq!(data["books"]["nodes"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parse_errors_stay_short() {
+    let app = TestApp::new().await;
+    let nested = format!("{}{}", "{ a ".repeat(5000), "}".repeat(5000));
+    let long_garbage = format!("{{ books {{ {} ", "title ".repeat(5000));
+    for query in [nested, long_garbage] {
+        let reply = app.graphql(&query, json!({})).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.body.len() < 1024, "{} bytes", reply.body.len());
+        let body = reply.json();
+        assert!(
+            ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&body)),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_document_holds_at_most_a_few_mutation_fields() {
+    let app = TestApp::new().await;
+    let logouts = |count: usize| {
+        let fields: String = (0..count)
+            .map(|n| format!("l{n}: logout {{ loggedOut }} "))
+            .collect();
+        format!("mutation {{ {fields} }}")
+    };
+    let data = app.data(&logouts(5), json!({})).await;
+    assert_eq!(data["l4"]["loggedOut"], false);
+    let reply = app.graphql(&logouts(6), json!({})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(reply.body.contains("at most 5 mutation"), "{body}");
+    // Fragments do not hide them.
+    let reply = app
+        .graphql(
+            "mutation { ...M ...M } fragment M on Mutation { a: logout { loggedOut } b: logout { loggedOut } c: logout { loggedOut } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+
+    // Only the operation that runs is measured (the storefront sends a whole
+    // file of operations and names one).
+    let document = format!(
+        "query Genres {{ genres {{ name }} }} {}",
+        logouts(6).replacen("mutation", "mutation Many", 1)
+    );
+    let body = json!({"query": document, "operationName": "Genres"}).to_string();
+    let reply = app
+        .send(
+            axum::http::Request::post("/graphql")
+                .header(axum::http::header::CONTENT_TYPE, "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.json()["data"]["genres"].is_array(), "{}", reply.body);
+
+    let strict = TestApp::with_env(&[("GRAPHQL_MAX_MUTATIONS", "1")]).await;
+    let reply = strict.graphql(&logouts(2), json!({})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+}
+
+const DEPTH_10: &str = "{ books(first: 1) { nodes { credits { contributor { books(first: 1) { nodes { credits { contributor { books(first: 1) { totalCount } } } } } } } } } }";
+const DEPTH_11: &str = "{ books(first: 1) { nodes { credits { contributor { books(first: 1) { nodes { credits { contributor { books(first: 1) { nodes { title } } } } } } } } } } }";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queries_deeper_than_10_are_refused_but_introspection_is_not() {
+    let app = TestApp::new().await;
+    app.data(DEPTH_10, json!({})).await;
+    let reply = app.graphql(DEPTH_11, json!({})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(code(&reply.json()), "GRAPHQL_VALIDATION_FAILED");
+    assert!(reply.body.contains("deep"), "{}", reply.body);
+    // Fragments count where they are spread.
+    let reply = app
+        .graphql(
+            "{ books(first: 1) { nodes { credits { contributor { books(first: 1) { ...Deep } } } } } } fragment Deep on BookConnection { nodes { credits { contributor { books(first: 1) { nodes { title } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+
+    // The standard introspection query (what GraphiQL and code generators send).
+    let schema = app.data(INTROSPECTION, json!({})).await;
+    assert!(schema["__schema"]["types"].as_array().unwrap().len() > 10);
+    // async-graphql's own introspection query too.
+    let data = app
+        .data(
+            "{ __type(name: \"Book\") { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(data["__type"]["fields"].is_array());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_and_login_payloads_resolve_as_the_signed_in_user() {
+    let app = TestApp::new().await;
+    let data = app
+        .data(
+            "mutation { register(input: {email: \"new@example.com\", name: \"New\", password: \"correct horse battery\"}) { user { email orders { totalCount } } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["register"]["user"]["orders"]["totalCount"], 0,
+        "{data}"
+    );
+    let data = app
+        .data(
+            "mutation { login(input: {email: \"new@example.com\", password: \"correct horse battery\"}) { user { email orders(first: 5) { totalCount nodes { number } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["login"]["user"]["orders"]["totalCount"], 0, "{data}");
+    assert_eq!(data["login"]["user"]["email"], "new@example.com");
+}

@@ -76,26 +76,35 @@ impl Endpoint {
 
     async fn execute(&self, media: Media, mut request: Request, auth: RequestAuth) -> Response {
         let started = std::time::Instant::now();
-        if bracket_nesting(&request.query) > MAX_NESTING {
-            let message = format!("the query nests brackets deeper than {MAX_NESTING} levels");
-            return request_error(media, "GRAPHQL_PARSE_FAILED", message);
-        }
-        // Parsed once here (or taken from the parsed-query cache); async-graphql
-        // reuses the parsed document. Measured per request: the shape depends
-        // on which operation runs.
-        let shape = match self.parsed_queries.get(&request.query) {
-            Some(document) => {
-                let shape = measure(&document, request.operation_name.as_deref());
+        // Parsed and measured once per text (and operation), then taken from
+        // the parsed-query cache; async-graphql reuses the parsed document.
+        let operation_name = request.operation_name.clone();
+        let shape = match self
+            .parsed_queries
+            .get(&request.query, operation_name.as_deref())
+        {
+            Some((document, shape)) => {
                 request.set_parsed_query(document);
                 shape
             }
             None => {
+                // Only new texts are scanned: a cached one passed already.
+                if bracket_nesting(&request.query) > MAX_NESTING {
+                    let message =
+                        format!("the query nests brackets deeper than {MAX_NESTING} levels");
+                    return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+                }
                 let query = request.query.clone();
-                let operation_name = request.operation_name.clone();
                 match request.parsed_query() {
                     Ok(document) => {
-                        self.parsed_queries.insert(&query, document);
-                        measure(document, operation_name.as_deref())
+                        let shape = measure(document, operation_name.as_deref());
+                        self.parsed_queries.insert(
+                            &query,
+                            document,
+                            operation_name.as_deref(),
+                            shape,
+                        );
+                        shape
                     }
                     Err(error) => {
                         // The parser's message may quote the whole query.

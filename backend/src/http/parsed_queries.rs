@@ -1,13 +1,23 @@
-//! Recently parsed query documents by their text.
-//! Owns only that cache: it never executes or validates anything.
+//! Recently parsed query documents by their text, with the shape of each
+//! operation of theirs that has run. Owns only that cache: it never executes
+//! or validates anything.
 
 use async_graphql::parser::types::ExecutableDocument;
 
+use super::query_shape::{Shape, measure};
+
+struct Cached {
+    document: ExecutableDocument,
+    /// The measured shape per operation name (clients name one operation of
+    /// a document holding several).
+    shapes: Vec<(Option<String>, Shape)>,
+}
+
 /// Recently parsed query documents by their text: clients send the same few
-/// queries over and over, and parsing is a visible share of a request.
-/// Bounded: when full it starts over.
+/// queries over and over, and parsing and measuring are a visible share of a
+/// request. Bounded: when full it starts over.
 pub struct ParsedQueries {
-    documents: std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>,
+    documents: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
 }
 
 impl ParsedQueries {
@@ -21,11 +31,33 @@ impl ParsedQueries {
         }
     }
 
-    pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        self.documents.lock().ok()?.get(query).cloned()
+    /// The cached document of `query` and the shape of `operation` in it
+    /// (measured now if that operation has not run before).
+    pub fn get(&self, query: &str, operation: Option<&str>) -> Option<(ExecutableDocument, Shape)> {
+        let mut documents = self.documents.lock().ok()?;
+        let cached = documents.get_mut(query)?;
+        let shape = match cached
+            .shapes
+            .iter()
+            .find(|(name, _)| name.as_deref() == operation)
+        {
+            Some((_, shape)) => *shape,
+            None => {
+                let shape = measure(&cached.document, operation);
+                cached.shapes.push((operation.map(str::to_owned), shape));
+                shape
+            }
+        };
+        Some((cached.document.clone(), shape))
     }
 
-    pub fn insert(&self, query: &str, document: &ExecutableDocument) {
+    pub fn insert(
+        &self,
+        query: &str,
+        document: &ExecutableDocument,
+        operation: Option<&str>,
+        shape: Shape,
+    ) {
         if query.len() > Self::MAX_QUERY_BYTES {
             return;
         }
@@ -33,7 +65,13 @@ impl ParsedQueries {
             if documents.len() >= Self::CAPACITY {
                 documents.clear();
             }
-            documents.insert(query.to_owned(), document.clone());
+            documents.insert(
+                query.to_owned(),
+                Cached {
+                    document: document.clone(),
+                    shapes: vec![(operation.map(str::to_owned), shape)],
+                },
+            );
         }
     }
 }

@@ -32,20 +32,23 @@ pub struct EmailParams {
     email: String,
 }
 
-pub async fn show_order(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    Path(number): Path<String>,
+/// The order a page shows: `number` as the visitor may see it (signed in,
+/// or a guest with the checkout email), with that email; or the page to
+/// answer instead (not found, backend trouble).
+async fn visible_order(
+    state: &AppState,
+    visitor: &Visitor,
+    number: &str,
     params: Result<Query<EmailParams>, QueryRejection>,
-) -> Response {
-    if !path_safe(&number) {
-        return not_found_page(&state);
+) -> Result<(order_page::OrderPageOrder, Option<String>), Response> {
+    if !path_safe(number) {
+        return Err(not_found_page(state));
     }
     let email = params
         .map(|Query(params)| given(&params.email))
         .unwrap_or_default();
     let variables = order_page::Variables {
-        number,
+        number: number.to_owned(),
         email: email.clone(),
     };
     match state
@@ -53,20 +56,33 @@ pub async fn show_order(
         .run::<OrderPage>(variables, visitor.session.as_deref())
         .await
     {
-        Ok(order_page::ResponseData { order: Some(order) }) => page(
-            &state,
-            &visitor,
-            StatusCode::OK,
-            "order.html",
-            context! {
-                title => format!("Order {}", order.number),
-                order => Value::from(Serde(&order)),
-                email,
-            },
-        ),
-        Ok(_) => not_found_page(&state),
-        Err(error) => api_error_page(&state, &error),
+        Ok(order_page::ResponseData { order: Some(order) }) => Ok((order, email)),
+        Ok(_) => Err(not_found_page(state)),
+        Err(error) => Err(api_error_page(state, &error)),
     }
+}
+
+pub async fn show_order(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    params: Result<Query<EmailParams>, QueryRejection>,
+) -> Response {
+    let (order, email) = match visible_order(&state, &visitor, &number, params).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    page(
+        &state,
+        &visitor,
+        StatusCode::OK,
+        "order.html",
+        context! {
+            title => format!("Order {}", order.number),
+            order => Value::from(Serde(&order)),
+            email,
+        },
+    )
 }
 
 /// "Cancel order BK-…?": the order's summary and the one button that
@@ -78,42 +94,30 @@ pub async fn confirm_cancel(
     Path(number): Path<String>,
     params: Result<Query<EmailParams>, QueryRejection>,
 ) -> Response {
-    if !path_safe(&number) {
-        return not_found_page(&state);
-    }
-    let email = params
-        .map(|Query(params)| given(&params.email))
-        .unwrap_or_default();
-    let variables = order_page::Variables {
-        number: number.clone(),
-        email: email.clone(),
+    let (order, email) = match visible_order(&state, &visitor, &number, params).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    match state
-        .api
-        .run::<OrderPage>(variables, visitor.session.as_deref())
-        .await
-    {
-        Ok(order_page::ResponseData { order: Some(order) }) if order.can_cancel => page(
-            &state,
-            &visitor,
-            StatusCode::OK,
-            "cancel_order.html",
-            context! {
-                title => format!("Cancel order {}?", order.number),
-                order => Value::from(Serde(&order)),
-                order_path => order_path(&number, email.as_deref()),
-                email,
-            },
-        ),
-        Ok(order_page::ResponseData { order: Some(_) }) => visitor
+    if !order.can_cancel {
+        return visitor
             .redirect(
                 &order_path(&number, email.as_deref()),
                 "This order can no longer be cancelled.",
             )
-            .into_response(),
-        Ok(_) => not_found_page(&state),
-        Err(error) => api_error_page(&state, &error),
+            .into_response();
     }
+    page(
+        &state,
+        &visitor,
+        StatusCode::OK,
+        "cancel_order.html",
+        context! {
+            title => format!("Cancel order {}?", order.number),
+            order => Value::from(Serde(&order)),
+            order_path => order_path(&number, email.as_deref()),
+            email,
+        },
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

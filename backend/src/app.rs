@@ -5,7 +5,8 @@
 //! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
 //! process is up), `/readyz` (Postgres answers; Redis reported, not required),
 //! `/metrics` (Prometheus text; on its own internal address instead when
-//! `METRICS_ADDR` is set or in production: [`metrics_router`]).
+//! `METRICS_ADDR` is set or in production: [`metrics_router`]). Every
+//! answer carries an `x-request-id` (`http::request_id`).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use crate::db::Db;
 use crate::graphql;
 use crate::http::errors::plain_error;
 use crate::http::graphql::{Endpoint, get as graphql_get, post as graphql_post};
-use crate::http::health;
+use crate::http::{health, request_id};
 use crate::metrics::Metrics;
 use crate::payments::TestGateway;
 
@@ -86,6 +87,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every answer, 413/503/panic included, has its id.
+        .layer(axum::middleware::from_fn_with_state(
+            config.clients.trusted_proxies.clone(),
+            request_id::middleware,
+        ))
 }
 
 /// The internal router on `METRICS_ADDR`: `/metrics` and nothing else.

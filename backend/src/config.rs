@@ -5,13 +5,17 @@
 //!
 //! Secrets (database and Redis URLs may carry passwords) are never printed:
 //! `--help` hides their values and `Debug` redacts them. An empty optional
-//! variable (`DATABASE_READ_URL=`, `CLIENT_IP_HEADER=`) means unset; an empty
+//! variable (`DATABASE_READ_URL=`, `TRUSTED_PROXIES=`) means unset; an empty
 //! `REDIS_URL` disables caching.
 
 use std::{fmt, net::SocketAddr, time::Duration};
 
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+pub use clients::ClientConfig;
+
+pub mod clients;
 
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
 /// production.
@@ -179,10 +183,8 @@ pub struct Config {
     /// The sign-in throttling window, in seconds.
     #[arg(long = "login-throttle-window-secs", env = "LOGIN_THROTTLE_WINDOW_SECS", default_value = "900", value_parser = seconds)]
     pub login_throttle_window: Duration,
-    /// Behind a proxy: the header holding the client's address (such as
-    /// `X-Forwarded-For`, first entry); unset = the peer address.
-    #[arg(long = "client-ip-header", env = "CLIENT_IP_HEADER")]
-    pub client_ip_header: Option<String>,
+    #[command(flatten)]
+    pub clients: ClientConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -253,11 +255,7 @@ impl Config {
             self.graphiql = false;
             self.introspection = false;
         }
-        for value in [
-            &mut self.database_read_url,
-            &mut self.redis_url,
-            &mut self.client_ip_header,
-        ] {
+        for value in [&mut self.database_read_url, &mut self.redis_url] {
             *value = value.take().filter(|text| !text.trim().is_empty());
         }
         self
@@ -334,7 +332,7 @@ impl fmt::Debug for Config {
             )
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
-            .field("client_ip_header", &self.client_ip_header)
+            .field("clients", &self.clients)
             .finish()
     }
 }

@@ -18,8 +18,11 @@ pub enum Error {
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("too many sign-in attempts; try again in {} minutes", retry_after_secs.div_ceil(60))]
+    #[error("too many attempts; try again in {} minutes", retry_after_secs.div_ceil(60))]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Too much password hashing is waiting already: try again shortly.
+    #[error("the service is busy, try again in a moment")]
+    Busy,
     #[error("internal error")]
     Database(#[from] diesel::result::Error),
     #[error("the service is temporarily unavailable, try again")]
@@ -38,7 +41,7 @@ impl Error {
             Error::Forbidden => "FORBIDDEN",
             Error::NotFound(_) => "NOT_FOUND",
             Error::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
-            Error::Pool(_) => "SERVICE_UNAVAILABLE",
+            Error::Pool(_) | Error::Busy => "SERVICE_UNAVAILABLE",
             Error::Database(_) | Error::Internal(_) => "INTERNAL",
         }
     }
@@ -50,7 +53,7 @@ impl Error {
             Error::Forbidden => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Pool(_) | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,9 +138,15 @@ mod tests {
                 Error::TooManyAttempts {
                     retry_after_secs: 900,
                 },
-                "too many sign-in attempts; try again in 15 minutes",
+                "too many attempts; try again in 15 minutes",
                 "TOO_MANY_ATTEMPTS",
                 429,
+            ),
+            (
+                Error::Busy,
+                "the service is busy, try again in a moment",
+                "SERVICE_UNAVAILABLE",
+                503,
             ),
             (
                 Error::Database(diesel::result::Error::NotFound),

@@ -1,15 +1,17 @@
 //! Passwords, sessions, throttles and who is asking.
 //!
-//! - [`passwords`]: argon2id hashing and verification, length rules.
+//! - [`passwords`]: argon2id hashing and verification (bounded), length rules.
 //! - [`tokens`]: random 256-bit tokens and their stored hash.
 //! - [`sessions`]: session storage (Postgres, cached in Redis) and the
 //!   [`Viewer`] a session stands for.
 //! - [`request`]: a request's credentials, resolved once; `require_*` guards.
-//! - [`throttle`]: sign-in throttling per account and per client address.
+//! - [`throttle`]: throttles (sign-in, registration, profile changes) per
+//!   account and per client address, with [`local_counts`] when Redis is away.
 //!
 //! This module never knows about GraphQL types beyond the request context
 //! the guards read, and never logs a password or a token.
 
+pub mod local_counts;
 pub mod passwords;
 pub mod request;
 pub mod sessions;

@@ -1,55 +1,173 @@
-//! Sign-in throttling, the one home of it: attempts per account and per
-//! client address, counted in Redis over a window. `login` and
-//! `changePassword` (guessing the current password) both count here.
+//! Throttles, the one home of them: events counted per key over a fixed
+//! window, in Redis (shared by every instance) and always in this process
+//! too ([`LocalCounts`]), so that when Redis fails or hangs the limits
+//! still hold: a throttle never fails open. The count that decides is the
+//! larger of the two.
+//!
+//! The rules: sign-in attempts per account (a success resets it) and per
+//! client address (a success is taken back: only failures use it up);
+//! `changePassword` and email changes count as sign-in attempts (they
+//! guess the current password); registrations per client; profile and
+//! password changes per account. Other throttles (guest order lookup)
+//! define a [`Rule`] and call [`Throttle::count`] with a [`client_key`].
+//!
+//! Client keys are addresses, and an IPv6 client is its /64 (one
+//! subscriber's network), so rotating addresses within it does not help.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::local_counts::LocalCounts;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::error::Error;
 
-/// Sign-in throttling: attempts per account and per client address.
+/// One throttle: at most `max` events per key per `window`.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// The counters' prefix, such as `login:client`.
+    pub name: &'static str,
+    pub max: i64,
+    pub window: Duration,
+}
+
 #[derive(Clone)]
 pub struct Throttle {
     cache: Cache,
-    per_account: i64,
-    per_client: i64,
-    window: Duration,
+    local: Arc<LocalCounts>,
+    pub login_account: Rule,
+    pub login_client: Rule,
+    pub register_client: Rule,
+    pub profile_account: Rule,
+}
+
+/// The throttling key of a client address: an IPv6 address stands for its
+/// /64; anything else as it is.
+pub fn client_key(address: &str) -> String {
+    match address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        _ => address.to_owned(),
+    }
+}
+
+fn account_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 impl Throttle {
     pub fn new(cache: Cache, config: &Config) -> Self {
+        let clients = &config.clients;
         Self {
             cache,
-            per_account: config.login_attempts_per_account,
-            per_client: config.login_attempts_per_client,
-            window: config.login_throttle_window,
+            local: Arc::new(LocalCounts::new(clients.throttle_local_max_keys)),
+            login_account: Rule {
+                name: "login:account",
+                max: config.login_attempts_per_account,
+                window: config.login_throttle_window,
+            },
+            login_client: Rule {
+                name: "login:client",
+                max: config.login_attempts_per_client,
+                window: config.login_throttle_window,
+            },
+            register_client: Rule {
+                name: "register:client",
+                max: clients.register_per_client,
+                window: clients.register_window,
+            },
+            profile_account: Rule {
+                name: "profile:account",
+                max: clients.profile_changes_per_account,
+                window: clients.profile_changes_window,
+            },
         }
     }
 
-    /// Counts one attempt; `Err(TooManyAttempts)` past either limit. Fails
-    /// open (with the cache's one warning) when Redis is unavailable.
-    pub async fn attempt(&self, email: &str, client_address: &str) -> Result<(), Error> {
-        let account = format!("login:account:{}", email.trim().to_lowercase());
-        let client = format!("login:client:{client_address}");
-        let (account_count, client_count) = tokio::join!(
-            self.cache.count_event(&account, self.window),
-            self.cache.count_event(&client, self.window),
-        );
-        let over = account_count.is_some_and(|count| count > self.per_account)
-            || client_count.is_some_and(|count| count > self.per_client);
-        if over {
+    /// Counts one event of `rule` for `key`; `TOO_MANY_ATTEMPTS` past the
+    /// limit. Redis counts across instances; this process counts too, and
+    /// alone decides while Redis is unavailable.
+    pub async fn count(&self, rule: &Rule, key: &str) -> Result<(), Error> {
+        let name = format!("{}:{key}", rule.name);
+        let shared = self.cache.count_event(&name, rule.window).await;
+        let local = self.local.count(&name, rule.window);
+        let count = shared.map_or(local, |shared| shared.max(local));
+        if count > rule.max {
             return Err(Error::TooManyAttempts {
-                retry_after_secs: self.window.as_secs(),
+                retry_after_secs: rule.window.as_secs(),
             });
         }
         Ok(())
     }
 
-    /// A successful sign-in clears the account's count.
-    pub async fn succeeded(&self, email: &str) {
-        self.cache
-            .reset_events(&format!("login:account:{}", email.trim().to_lowercase()))
-            .await;
+    /// Takes back one event of `rule` for `key` (it turned out not to count).
+    pub async fn uncount(&self, rule: &Rule, key: &str) {
+        let name = format!("{}:{key}", rule.name);
+        self.local.uncount(&name);
+        self.cache.uncount_event(&name, rule.window).await;
+    }
+
+    /// Forgets every event of `rule` for `key`.
+    pub async fn reset(&self, rule: &Rule, key: &str) {
+        let name = format!("{}:{key}", rule.name);
+        self.local.reset(&name);
+        self.cache.reset_events(&name).await;
+    }
+
+    /// One sign-in attempt (or a guess at the current password) on the
+    /// account `email` from `client_address`: counted on both before the
+    /// password is checked, so parallel guesses cannot slip through.
+    pub async fn attempt(&self, email: &str, client_address: &str) -> Result<(), Error> {
+        let account = account_key(email);
+        let client = client_key(client_address);
+        let (account, client) = tokio::join!(
+            self.count(&self.login_account, &account),
+            self.count(&self.login_client, &client),
+        );
+        account.and(client)
+    }
+
+    /// The password was right: the account's count starts over and the
+    /// attempt is taken back from the client's (successes never lock out a
+    /// shared address).
+    pub async fn succeeded(&self, email: &str, client_address: &str) {
+        let account = account_key(email);
+        let client = client_key(client_address);
+        tokio::join!(
+            self.reset(&self.login_account, &account),
+            self.uncount(&self.login_client, &client),
+        );
+    }
+
+    /// One registration from `client_address`.
+    pub async fn register(&self, client_address: &str) -> Result<(), Error> {
+        self.count(&self.register_client, &client_key(client_address))
+            .await
+    }
+
+    /// One profile or password change of the account `user_id`.
+    pub async fn profile_change(&self, user_id: i64) -> Result<(), Error> {
+        self.count(&self.profile_account, &user_id.to_string())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_their_64_and_mapped_ones_their_ipv4() {
+        assert_eq!(client_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(client_key("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_key("192.0.2.1"), "192.0.2.1");
+        assert_eq!(client_key("unknown"), "unknown");
     }
 }

@@ -38,4 +38,26 @@ impl Cache {
         })
         .await;
     }
+
+    /// Takes back one event counted under `name` (a success that must not
+    /// count). A key already gone may reappear at -1, expiring with the
+    /// window: at worst one extra attempt.
+    pub async fn uncount_event(&self, name: &str, window: Duration) {
+        let key = self.namespaced(format_args!("events:{name}"));
+        let window = window.as_secs().max(1);
+        self.run(|mut connection| async move {
+            redis::pipe()
+                .cmd("DECR")
+                .arg(&key)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(window)
+                .arg("NX")
+                .ignore()
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await;
+    }
 }

@@ -1,7 +1,10 @@
 //! Who is asking: the session token a request carries (`Authorization:
 //! Bearer`, else the session cookie), its user agent and the client's
-//! address. Owns reading those from headers; must never decide what the
-//! caller may do (that is `auth`).
+//! address (the peer, or what trusted proxies vouch for: [`forwarded`]).
+//! Owns reading those from headers; must never decide what the caller may
+//! do (that is `auth`).
+//!
+//! [`forwarded`]: super::forwarded
 
 use std::net::SocketAddr;
 
@@ -10,6 +13,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::cookie::Cookie;
 
+use super::forwarded::TrustedProxies;
 use crate::auth::RequestAuth;
 
 /// Where the token and the client address are read from.
@@ -17,8 +21,8 @@ use crate::auth::RequestAuth;
 pub struct ClientSettings {
     /// The storefront's session cookie.
     pub session_cookie: String,
-    /// Behind a proxy: the header holding the client's address.
-    pub client_ip_header: Option<String>,
+    /// Whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl ClientSettings {
@@ -31,16 +35,11 @@ impl ClientSettings {
         let bearer = header(header::AUTHORIZATION.as_str())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|token| token.trim().to_owned());
-        let forwarded = self
-            .client_ip_header
-            .as_deref()
-            .and_then(header)
-            .and_then(|value| value.split(',').next())
-            .map(|address| address.trim().to_owned())
-            .filter(|address| !address.is_empty());
-        let client_address = forwarded
-            .or_else(|| peer.map(|Extension(ConnectInfo(address))| address.ip().to_string()))
-            .unwrap_or_else(|| "unknown".to_owned());
+        let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+        let client_address = self
+            .trusted_proxies
+            .client_address(peer, headers)
+            .map_or_else(|| "unknown".to_owned(), |address| address.to_string());
         RequestAuth::new(
             bearer.or_else(|| self.session_token(headers)),
             header(header::USER_AGENT.as_str()).map(str::to_owned),

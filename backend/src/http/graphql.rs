@@ -67,7 +67,7 @@ impl Endpoint {
             },
             client: ClientSettings {
                 session_cookie: config.session_cookie.clone(),
-                client_ip_header: config.client_ip_header.clone(),
+                trusted_proxies: config.clients.trusted_proxies.clone(),
             },
             parsed_queries: Arc::new(ParsedQueries::new()),
             metrics,
@@ -340,7 +340,8 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, Value>,
 }
 
-fn respond(media: Media, response: GraphQLResponse) -> Response {
+fn respond(media: Media, mut response: GraphQLResponse) -> Response {
+    super::request_id::tag_errors(&mut response.errors);
     // A request error (parse, validation, limits, variables) happens before
     // execution: no data at all and no error carries a field path.
     let request_error = matches!(response.data, Value::Null)

@@ -9,8 +9,10 @@
 
 pub mod client;
 pub mod errors;
+pub mod forwarded;
 pub mod graphql;
 pub mod health;
 mod negotiation;
 mod parsed_queries;
 mod query_shape;
+pub mod request_id;

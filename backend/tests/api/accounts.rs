@@ -235,7 +235,7 @@ async fn sign_in_is_throttled_per_account_and_per_client_counting_each_alias() {
     let app = TestApp::with_env(&[
         ("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "3"),
         ("LOGIN_MAX_ATTEMPTS_PER_CLIENT", "6"),
-        ("CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ("TRUSTED_PROXIES", "10.9.9.9"),
     ])
     .await;
     app.customer_token("victim@example.com").await;
@@ -244,15 +244,17 @@ async fn sign_in_is_throttled_per_account_and_per_client_counting_each_alias() {
         async move {
             let body =
                 json!({"query": LOGIN, "variables": login_input(email, password)}).to_string();
-            app.send(
-                Request::post("/graphql")
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header("X-Forwarded-For", address)
-                    .body(Body::from(body))
-                    .unwrap(),
-            )
-            .await
-            .json()
+            // Through a trusted proxy that vouches for `address`.
+            let mut request = Request::post("/graphql")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("X-Forwarded-For", address)
+                .body(Body::from(body))
+                .unwrap();
+            let proxy: std::net::SocketAddr = "10.9.9.9:4000".parse().unwrap();
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(proxy));
+            app.send(request).await.json()
         }
     };
     // One request, five aliased attempts: the first three are judged, the rest refused.
@@ -504,7 +506,7 @@ async fn profile_changes_and_the_guard() {
         .data_as(
             &token,
             update,
-            json!({"input": {"email": "FIRST@example.com"}}),
+            json!({"input": {"email": "FIRST@example.com", "currentPassword": "correct horse battery"}}),
         )
         .await;
     assert_eq!(clash["updateProfile"]["userErrors"][0]["code"], "TAKEN");

@@ -1,6 +1,8 @@
 //! Profile changes: `updateProfile` and `changePassword`, and the rules for
-//! an account's email and name (which `register` uses too). Guessing the
-//! current password is throttled like signing in (`auth::Throttle`).
+//! an account's email and name (which `register` uses too). Both are
+//! throttled per account; both need the current password to change what
+//! signs in (the password, the email), and guessing it is throttled like
+//! signing in (`auth::Throttle`).
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
@@ -23,8 +25,11 @@ pub struct UserPayload {
 
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
+    /// A new email address needs `currentPassword` too.
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Required to change the email (not the name).
+    pub current_password: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -101,7 +106,32 @@ impl ProfileMutation {
                 user_errors: errors,
             });
         }
+        let throttle = ctx.data_unchecked::<Throttle>();
+        throttle.profile_change(viewer.user_id).await?;
         let mut conn = primary_connection(ctx).await?;
+        let current = users::find(&mut conn, viewer.user_id)
+            .await
+            .map_err(Error::from)?
+            .ok_or(Error::Unauthenticated)?;
+        let email_changes = changes
+            .email
+            .as_deref()
+            .is_some_and(|email| !email.eq_ignore_ascii_case(&current.email));
+        if email_changes {
+            // Whoever holds a session must not take the account over by
+            // moving its email (and with it, password resets) elsewhere.
+            drop(conn);
+            let auth = ctx.data_unchecked::<RequestAuth>();
+            if let Some(error) =
+                check_current_password(throttle, auth, &current, input.current_password).await?
+            {
+                return Ok(UserPayload {
+                    user: None,
+                    user_errors: vec![error],
+                });
+            }
+            conn = primary_connection(ctx).await?;
+        }
         if changes.email.is_none() && changes.name.is_none() {
             let user = users::find(&mut conn, viewer.user_id)
                 .await
@@ -137,6 +167,8 @@ impl ProfileMutation {
     ) -> Result<UserPayload> {
         let viewer = require_user(ctx).await?;
         let auth = ctx.data_unchecked::<RequestAuth>();
+        let throttle = ctx.data_unchecked::<Throttle>();
+        throttle.profile_change(viewer.user_id).await?;
         let user = {
             let mut conn = primary_connection(ctx).await?;
             users::find(&mut conn, viewer.user_id)
@@ -144,33 +176,21 @@ impl ProfileMutation {
                 .map_err(Error::from)?
                 .ok_or(Error::Unauthenticated)?
         };
-        // Guessing the current password is throttled like signing in.
-        let throttle = ctx.data_unchecked::<Throttle>();
-        throttle.attempt(&user.email, &auth.client_address).await?;
         if let Err(message) = auth::check_new_password(&input.new_password) {
             return Ok(UserPayload {
                 user: None,
                 user_errors: vec![UserError::invalid("newPassword", message)],
             });
         }
-        let current_ok = input.current_password.chars().count() <= auth::MAX_PASSWORD_CHARS
-            && auth::verify_password(input.current_password, Some(user.password_hash.clone()))
-                .await
-                .map_err(Error::from)?;
-        if !current_ok {
+        if let Some(error) =
+            check_current_password(throttle, auth, &user, Some(input.current_password)).await?
+        {
             return Ok(UserPayload {
                 user: None,
-                user_errors: vec![UserError::new(
-                    &["input", "currentPassword"],
-                    UserErrorCode::InvalidCredentials,
-                    "the current password is incorrect",
-                )],
+                user_errors: vec![error],
             });
         }
-        throttle.succeeded(&user.email).await;
-        let password_hash = auth::hash_password(input.new_password)
-            .await
-            .map_err(Error::from)?;
+        let password_hash = auth::hash_password(input.new_password).await?;
         let changes = users::UserChanges {
             password_hash: Some(password_hash),
             ..users::UserChanges::default()
@@ -189,4 +209,32 @@ impl ProfileMutation {
             user_errors: Vec::new(),
         })
     }
+}
+
+/// Checks the signed-in user's current password, throttled like signing in
+/// (it is a guess at it): `Some(userError)` when it is missing or wrong.
+async fn check_current_password(
+    throttle: &Throttle,
+    auth: &RequestAuth,
+    user: &users::User,
+    current_password: Option<String>,
+) -> Result<Option<UserError>, Error> {
+    let Some(current_password) = current_password.filter(|password| !password.is_empty()) else {
+        return Ok(Some(UserError::invalid(
+            "currentPassword",
+            "enter your current password to make this change",
+        )));
+    };
+    throttle.attempt(&user.email, &auth.client_address).await?;
+    let matches = current_password.chars().count() <= auth::MAX_PASSWORD_CHARS
+        && auth::verify_password(current_password, Some(user.password_hash.clone())).await?;
+    if !matches {
+        return Ok(Some(UserError::new(
+            &["input", "currentPassword"],
+            UserErrorCode::InvalidCredentials,
+            "the current password is incorrect",
+        )));
+    }
+    throttle.succeeded(&user.email, &auth.client_address).await;
+    Ok(None)
 }

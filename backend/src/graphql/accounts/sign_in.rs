@@ -1,5 +1,6 @@
-//! Signing in and out: `register`, `login` (throttled per account and per
-//! client address by `auth::Throttle`), `logout`. Signing in with a guest
+//! Signing in and out: `register` (throttled per client address), `login`
+//! (throttled per account and per client address; a success is not held
+//! against the client), `logout`: all by `auth::Throttle`. Signing in with a guest
 //! cart merges it into the customer's cart (`carts::merge`).
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
@@ -87,9 +88,11 @@ impl SignInMutation {
         let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
             return Ok(AuthPayload::failed(errors));
         };
-        let password_hash = auth::hash_password(input.password)
-            .await
-            .map_err(Error::from)?;
+        let auth = ctx.data_unchecked::<RequestAuth>();
+        ctx.data_unchecked::<Throttle>()
+            .register(&auth.client_address)
+            .await?;
+        let password_hash = auth::hash_password(input.password).await?;
         let new_user = users::NewUser {
             email,
             name,
@@ -131,12 +134,10 @@ impl SignInMutation {
                 .map_err(Error::from)?
         };
         let hash = user.as_ref().map(|user| user.password_hash.clone());
-        let matches = auth::verify_password(input.password, hash)
-            .await
-            .map_err(Error::from)?;
+        let matches = auth::verify_password(input.password, hash).await?;
         match user {
             Some(user) if matches => {
-                throttle.succeeded(&input.email).await;
+                throttle.succeeded(&input.email, &auth.client_address).await;
                 sign_in(ctx, user, input.cart_id.as_ref()).await
             }
             _ => Ok(AuthPayload::failed(vec![invalid_credentials()])),

@@ -1,0 +1,134 @@
+//! Request ids: every request gets one — the `X-Request-Id` a trusted proxy
+//! sent (the storefront's, nginx's), if it is short visible ASCII, else a
+//! new UUID v4 — and every response carries it back. The rest of the
+//! request runs inside a tracing span holding it (so every log line of the
+//! request has it) and with it in a task-local, where [`tag_errors`] finds
+//! it for the GraphQL errors' `extensions.requestId`.
+//!
+//! Owns the id only: it never reads a body and never decides anything.
+
+use std::net::SocketAddr;
+
+use async_graphql::ServerError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::TryRng;
+use tracing::Instrument;
+
+use super::forwarded::TrustedProxies;
+
+pub const HEADER: &str = "x-request-id";
+/// The longest id taken from a proxy.
+const MAX_CHARS: usize = 64;
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request this task serves, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// Puts the request's id into each error's `extensions.requestId`.
+pub fn tag_errors(errors: &mut [ServerError]) {
+    let Some(id) = current() else {
+        return;
+    };
+    for error in errors {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", async_graphql::Value::String(id.clone()));
+    }
+}
+
+/// A proxy's id is kept only if it is 1 to 64 visible ASCII characters.
+pub fn acceptable(id: &str) -> bool {
+    (1..=MAX_CHARS).contains(&id.len()) && id.bytes().all(|byte| byte.is_ascii_graphic())
+}
+
+/// A new random id (UUID v4 form).
+pub fn generate() -> String {
+    let mut bytes = [0u8; 16];
+    if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
+        // Ids need to be distinct, not secret: the clock will do.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// The id for a request: a trusted peer's, if acceptable, else a new one.
+pub fn for_request(trusted: &TrustedProxies, request: &Request) -> String {
+    let peer_trusted = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| trusted.trusts(peer.ip()));
+    request
+        .headers()
+        .get(HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| peer_trusted && acceptable(id))
+        .map_or_else(generate, str::to_owned)
+}
+
+/// The outermost layer: gives the request its id, runs the rest inside a
+/// span and task-local holding it, and sets `x-request-id` on whatever
+/// answer comes back (413, 503 and panics included).
+pub async fn middleware(
+    State(trusted): State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = for_request(&trusted, &request);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(HEADER, value);
+    }
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = CURRENT
+        .scope(id.clone(), next.run(request).instrument(span))
+        .await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_uuid_v4_and_distinct() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(acceptable(&a));
+    }
+
+    #[test]
+    fn only_short_visible_ascii_is_acceptable() {
+        assert!(acceptable("abc-123_XYZ"));
+        assert!(!acceptable(""));
+        assert!(!acceptable("two words"));
+        assert!(!acceptable("tab\there"));
+        assert!(!acceptable("é"));
+        assert!(!acceptable(&"x".repeat(65)));
+    }
+}

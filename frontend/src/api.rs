@@ -2,12 +2,19 @@
 //! backend. A slow or absent backend becomes [`ApiError::Unavailable`]
 //! (a 503 "try again" page) within the configured timeout.
 //!
+//! Every call carries the page request's `X-Request-Id` and the shopper's
+//! address as `X-Forwarded-For` ([`crate::caller`]), so the backend
+//! throttles each shopper on their own (it believes the header only from
+//! the addresses in its `TRUSTED_PROXIES`) and logs under the same id.
+//!
 //! Owns the HTTP client and turning the backend's answers into data or an
 //! [`ApiError`]. It never renders a page, never logs a session token, and
-//! imports no other module of the crate.
+//! imports no other module of the crate but `caller`.
 
 use graphql_client::{GraphQLQuery, Response};
 use reqwest::header::ACCEPT;
+
+use crate::caller;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -51,6 +58,12 @@ impl Api {
             .json(&Q::build_query(variables));
         if let Some(token) = session {
             request = request.bearer_auth(token);
+        }
+        if let Some(caller) = caller::current() {
+            request = request.header(caller::REQUEST_ID, caller.request_id);
+            if let Some(address) = caller.address {
+                request = request.header("x-forwarded-for", address.to_string());
+            }
         }
         let response = request.send().await.map_err(|error| {
             tracing::warn!(%error, "backend request failed");

@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{forms, pages, stylesheet};
+use crate::{caller, forms, pages, stylesheet};
 
 /// What pages may load: only this site's stylesheet and forms, no scripts
 /// of anyone's, no framing (clickjacking), no `<base>` tricks.
@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
+    let trusted_proxies = state.trusted_proxies.clone();
     Router::new()
         .route("/static/style.css", get(stylesheet))
         .route("/healthz", get(|| async { "ok" }))
@@ -49,6 +50,12 @@ pub fn router(state: AppState) -> Router {
             "strict-origin-when-cross-origin",
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Outermost: the shopper's address and the request id, for the
+        // backend, the logs and the answer's `x-request-id`.
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            caller::middleware,
+        ))
 }
 
 /// The stylesheet, compiled in; its URL carries a hash of it, so browsers
@@ -77,7 +84,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.bind_addr))?;
     tracing::info!(address = %config.bind_addr, backend = %config.graphql_url, "storefront listening");
-    axum::serve(listener, router(state))
+    // The peer's address: the shopper's, unless a trusted proxy vouches.
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down");

@@ -5,7 +5,7 @@
 //!
 //! Owns parsing and defaults only. It must never print a secret (`Debug`
 //! and `--help` redact `CSRF_SECRET`), never read the environment behind
-//! clap's back, and imports nothing of the crate but `tokens`.
+//! clap's back, and imports nothing of the crate but `tokens` and `forwarded`.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
+use crate::forwarded::TrustedProxies;
 use crate::tokens::random_token;
 
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
@@ -96,6 +97,20 @@ pub struct Config {
         value_parser = cookie_secure,
     )]
     pub cookie_secure: bool,
+
+    /// Proxies (nginx, a load balancer) allowed to say who the shopper is
+    /// (`X-Forwarded-For`) and to pass a request id: comma-separated
+    /// addresses and CIDR networks. The storefront passes the shopper's
+    /// address on to the backend (whose own `TRUSTED_PROXIES` must list the
+    /// storefront). Empty (default): trust nobody; the shopper is the peer.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        value_name = "ADDRESSES",
+        default_value = "",
+        value_parser = TrustedProxies::parse,
+    )]
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Where the storefront runs: production requires its secrets.

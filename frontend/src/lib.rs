@@ -5,16 +5,18 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `stylesheet`, `api`, `queries`,
-//! `healthcheck` (leaves); `render`; `config`; `state`; `session`; `forms`,
+//! `tokens`, `money`, `cookies`, `stylesheet`, `forwarded`, `queries`,
+//! `healthcheck` (leaves); `caller`; `api`; `render`; `config`; `state`; `session`; `forms`,
 //! `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
 pub mod api;
 pub mod app;
+pub mod caller;
 pub mod config;
 pub mod cookies;
 pub mod forms;
+pub mod forwarded;
 pub mod healthcheck;
 pub mod money;
 pub mod pages;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
+use crate::forwarded::TrustedProxies;
 use crate::render::Templates;
 
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub cookies: Cookies,
     /// Signs the forms' CSRF tokens (`CSRF_SECRET`).
     pub csrf_secret: Arc<[u8]>,
+    /// Whose `X-Forwarded-For` and `X-Request-Id` are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -27,6 +30,7 @@ impl AppState {
             templates: Arc::new(Templates::new()),
             cookies: Cookies::new(config.cookie_secure),
             csrf_secret: Arc::from(config.csrf_secret.expose()),
+            trusted_proxies: config.trusted_proxies.clone(),
         })
     }
 }

@@ -198,6 +198,14 @@ async fn profile_and_password_changes() {
             .html
             .contains("value=\"Grace Mover\"")
     );
+    // A new email needs the current password.
+    let new_email = [("name", "Grace Mover"), ("email", "grace@example.com")];
+    let refused = browser.submit("/account", "/account", &new_email).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("id=\"current_password-error\""));
+    let with_password = [new_email[0], new_email[1], ("current_password", PASSWORD)];
+    let moved = browser.submit("/account", "/account", &with_password).await;
+    assert_eq!(moved.location().as_deref(), Some("/account"));
 
     let wrong = browser
         .submit(

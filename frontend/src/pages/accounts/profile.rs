@@ -71,6 +71,9 @@ pub struct ProfileForm {
     csrf: String,
     name: String,
     email: String,
+    /// Needed only when the email changes.
+    #[serde(default)]
+    current_password: String,
 }
 
 pub(super) async fn update_profile(
@@ -84,6 +87,7 @@ pub(super) async fn update_profile(
     let input = update_profile::UpdateProfileInput {
         name: Some(form.name.clone()),
         email: Some(form.email.clone()),
+        current_password: Some(form.current_password).filter(|password| !password.is_empty()),
     };
     let payload = match state
         .api
@@ -104,7 +108,21 @@ pub(super) async fn update_profile(
                 .session(None)
                 .into_response();
         }
-        Err(error) => return api_error_page(&state, &error),
+        Err(error) => {
+            if let Some(message) = form_error(&error) {
+                return page(
+                    &state,
+                    &visitor,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "account.html",
+                    context! {
+                        title => "Your account", name => form.name, email => form.email,
+                        errors => BTreeMap::from([("form".to_owned(), message)]),
+                    },
+                );
+            }
+            return api_error_page(&state, &error);
+        }
     };
     if payload.user_errors.is_empty() {
         return visitor

@@ -1,0 +1,123 @@
+//! Who a page request is for, as the backend must hear it: the shopper's
+//! address (the peer, or what the storefront's own trusted proxies vouch
+//! for: [`forwarded`]) and the request id (a trusted proxy's `X-Request-Id`
+//! if it is short visible ASCII, else a new UUID v4). The middleware puts
+//! both in a task-local for [`crate::api`] to forward on every GraphQL
+//! call, runs the request inside a tracing span holding the id (every log
+//! line of it has it), and sets `x-request-id` on the answer.
+//!
+//! Owns those two facts only; it never reads a body or a cookie and
+//! imports nothing of the crate but [`forwarded`].
+//!
+//! [`forwarded`]: crate::forwarded
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::TryRng;
+use tracing::Instrument;
+
+use crate::forwarded::TrustedProxies;
+
+pub const REQUEST_ID: &str = "x-request-id";
+/// The longest id taken from a proxy.
+const MAX_ID_CHARS: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The shopper's address (`None` only without a socket, in tests).
+    pub address: Option<IpAddr>,
+    pub request_id: String,
+}
+
+tokio::task_local! {
+    static CURRENT: Caller;
+}
+
+/// The caller of the page request this task serves, if any.
+pub fn current() -> Option<Caller> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// A proxy's id is kept only if it is 1 to 64 visible ASCII characters.
+fn acceptable(id: &str) -> bool {
+    (1..=MAX_ID_CHARS).contains(&id.len()) && id.bytes().all(|byte| byte.is_ascii_graphic())
+}
+
+/// A new random id (UUID v4 form).
+fn generate() -> String {
+    let mut bytes = [0u8; 16];
+    if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
+        // Ids need to be distinct, not secret: the clock will do.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// The caller of `request`, judged with the storefront's trusted proxies.
+pub fn of(trusted: &TrustedProxies, request: &Request) -> Caller {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let peer_trusted = peer.is_some_and(|peer| trusted.trusts(peer));
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| peer_trusted && acceptable(id))
+        .map_or_else(generate, str::to_owned);
+    Caller {
+        address: trusted.client_address(peer, request.headers()),
+        request_id,
+    }
+}
+
+/// The outermost layer of the storefront (see the module docs).
+pub async fn middleware(
+    State(trusted): State<TrustedProxies>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let caller = of(&trusted, &request);
+    let id = caller.request_id.clone();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = CURRENT
+        .scope(caller, next.run(request).instrument(span))
+        .await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_generated_unless_acceptable() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert!(acceptable(&a) && a.len() == 36);
+        assert!(!acceptable("two words"));
+        assert!(!acceptable(&"x".repeat(65)));
+        assert!(!acceptable(""));
+    }
+}

@@ -1,0 +1,134 @@
+//! The storefront tells the backend who the shopper is and which request
+//! this is: `X-Forwarded-For` with the shopper's address (the peer, or what
+//! its own trusted proxies vouch for) and its `X-Request-Id`, which it also
+//! sets on its own answers. A fake backend records what it was sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request};
+use axum::routing::post;
+use bookstore_web::config::Config;
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    forwarded_for: Option<String>,
+    request_id: Option<String>,
+}
+
+/// A backend that records the headers of every call and answers an error.
+async fn fake_backend() -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let router = axum::Router::new().route(
+        "/graphql",
+        post(move |headers: HeaderMap| {
+            let record = record.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .map(|value| value.to_str().unwrap().to_owned())
+                };
+                record.lock().unwrap().push(Seen {
+                    forwarded_for: header("x-forwarded-for"),
+                    request_id: header("x-request-id"),
+                });
+                (
+                    [("content-type", "application/json")],
+                    r#"{"data":null,"errors":[{"message":"fake backend"}]}"#,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{address}/graphql"), seen)
+}
+
+fn storefront(graphql_url: &str, trusted_proxies: &str) -> axum::Router {
+    let config = Config::from_lookup(|name| match name {
+        "GRAPHQL_URL" => Some(graphql_url.to_owned()),
+        "CSRF_SECRET" => Some("test secret".to_owned()),
+        "TRUSTED_PROXIES" => Some(trusted_proxies.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())
+}
+
+/// GETs the home page (which calls the backend) from `peer`; returns the
+/// storefront's `x-request-id` and what the backend saw.
+async fn visit(
+    router: &axum::Router,
+    seen: &Mutex<Vec<Seen>>,
+    peer: &str,
+    headers: &[(&str, &str)],
+) -> (Option<String>, Seen) {
+    let mut request = Request::get("/");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    let peer: SocketAddr = format!("{peer}:50000").parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    seen.lock().unwrap().clear();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let calls = seen.lock().unwrap().clone();
+    assert!(!calls.is_empty(), "the page called the backend");
+    assert!(calls.iter().all(|call| *call == calls[0]), "{calls:?}");
+    (id, calls[0].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_backend_is_told_the_shoppers_address_and_the_request_id() {
+    let (url, seen) = fake_backend().await;
+    // Behind nginx at 10.0.0.1: the shopper is the rightmost untrusted hop.
+    let behind_nginx = storefront(&url, "10.0.0.0/24");
+    let (id, backend) = visit(
+        &behind_nginx,
+        &seen,
+        "10.0.0.1",
+        &[
+            ("x-forwarded-for", "6.6.6.6, 203.0.113.9"),
+            ("x-request-id", "nginx-abc-1"),
+        ],
+    )
+    .await;
+    assert_eq!(backend.forwarded_for.as_deref(), Some("203.0.113.9"));
+    assert_eq!(backend.request_id.as_deref(), Some("nginx-abc-1"));
+    assert_eq!(id.as_deref(), Some("nginx-abc-1"));
+
+    // An untrusted peer: its own address, and a fresh id of ours.
+    let (id, backend) = visit(
+        &behind_nginx,
+        &seen,
+        "198.51.100.2",
+        &[("x-forwarded-for", "6.6.6.6"), ("x-request-id", "evil")],
+    )
+    .await;
+    assert_eq!(backend.forwarded_for.as_deref(), Some("198.51.100.2"));
+    let id = id.expect("the storefront's answer carries an id");
+    assert_ne!(id, "evil");
+    assert_eq!(backend.request_id.as_deref(), Some(id.as_str()));
+
+    // Trusting nobody (the default): the peer, whatever it claims.
+    let exposed = storefront(&url, "");
+    let (_, backend) = visit(
+        &exposed,
+        &seen,
+        "10.0.0.1",
+        &[("x-forwarded-for", "6.6.6.6")],
+    )
+    .await;
+    assert_eq!(backend.forwarded_for.as_deref(), Some("10.0.0.1"));
+}

@@ -4,15 +4,21 @@
 //! sets on its own answers. A fake backend records what it was sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
 use axum::http::{HeaderMap, Request};
 use axum::routing::post;
+use bookstore_test_support::TestDatabase;
 use bookstore_web::config::Config;
 use tower::ServiceExt;
+
+use support::Browser;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
@@ -131,4 +137,97 @@ async fn the_backend_is_told_the_shoppers_address_and_the_request_id() {
     )
     .await;
     assert_eq!(backend.forwarded_for.as_deref(), Some("10.0.0.1"));
+}
+
+/// A real backend that trusts the storefront (on 127.0.0.1) to say who
+/// the shopper is.
+async fn backend_trusting_the_storefront(database: &TestDatabase) -> String {
+    let config = bookstore::config::Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database.url.clone()),
+        "CACHE_NAMESPACE" => Some(database.name.clone()),
+        "REDIS_URL" => Some(bookstore_test_support::redis_url()),
+        "DATABASE_POOL_SIZE" => Some("4".into()),
+        "TRUSTED_PROXIES" => Some("127.0.0.1".into()),
+        "LOGIN_MAX_ATTEMPTS_PER_CLIENT" => Some("4".into()),
+        _ => None,
+    })
+    .unwrap();
+    let state = bookstore::app::AppState::new(&config).unwrap();
+    let router = bookstore::app::router(state, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    format!("http://{address}/graphql")
+}
+
+/// A browser whose requests reach the storefront from `peer`.
+fn browser_at(storefront: &axum::Router, peer: &str) -> Browser {
+    let peer: SocketAddr = format!("{peer}:50000").parse().unwrap();
+    Browser::for_router(storefront.clone().layer(axum::middleware::from_fn(
+        move |mut request: axum::extract::Request, next: axum::middleware::Next| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            next.run(request)
+        },
+    )))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shoppers_failed_sign_ins_do_not_lock_out_another() {
+    let database = TestDatabase::seeded().await;
+    let url = backend_trusting_the_storefront(&database).await;
+    let shop = storefront(&url, "");
+    let fields =
+        |email: &'static str, password: &'static str| [("email", email), ("password", password)];
+    let mut shopper = browser_at(&shop, "198.51.100.1");
+    let registered = shopper
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("email", "shopper@example.com"),
+                ("name", "Shopper"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        registered.html
+    );
+    shopper.submit("/account", "/logout", &[]).await;
+
+    let mut attacker = browser_at(&shop, "203.0.113.66");
+    for n in 0..4 {
+        let email: &'static str = Box::leak(format!("victim{n}@example.com").into_boxed_str());
+        let page = attacker
+            .submit("/login", "/login", &fields(email, "wrong guess"))
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {n}");
+    }
+    let page = attacker
+        .submit(
+            "/login",
+            "/login",
+            &fields("victim9@example.com", "wrong guess"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // The shopper, through the same storefront, signs in as usual.
+    let page = shopper
+        .submit(
+            "/login",
+            "/login",
+            &fields("shopper@example.com", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
 }

@@ -28,6 +28,10 @@ struct Seen {
 
 /// A backend that records the headers of every call and answers an error.
 async fn fake_backend() -> (String, Arc<Mutex<Vec<Seen>>>) {
+    fake_backend_answering(r#"{"data":null,"errors":[{"message":"fake backend"}]}"#).await
+}
+
+async fn fake_backend_answering(answer: &'static str) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     let router = axum::Router::new().route(
@@ -44,10 +48,7 @@ async fn fake_backend() -> (String, Arc<Mutex<Vec<Seen>>>) {
                     forwarded_for: header("x-forwarded-for"),
                     request_id: header("x-request-id"),
                 });
-                (
-                    [("content-type", "application/json")],
-                    r#"{"data":null,"errors":[{"message":"fake backend"}]}"#,
-                )
+                ([("content-type", "application/json")], answer)
             }
         }),
     );
@@ -137,6 +138,20 @@ async fn the_backend_is_told_the_shoppers_address_and_the_request_id() {
     )
     .await;
     assert_eq!(backend.forwarded_for.as_deref(), Some("10.0.0.1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_backend_gets_the_try_again_page() {
+    let (url, _) = fake_backend_answering(
+        r#"{"data":null,"errors":[{"message":"the service is busy, try again in a moment","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}"#,
+    )
+    .await;
+    let response = storefront(&url, "")
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
 }
 
 /// A real backend that trusts the storefront (on 127.0.0.1) to say who

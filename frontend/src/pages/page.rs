@@ -57,13 +57,19 @@ pub fn has_code(error: &ApiError, wanted: &str) -> bool {
 }
 
 /// The page for a failed backend call: 503 "try again" when the backend is
-/// down or slow, 400 for input it refused, 500 otherwise. Never a raw error.
+/// down, slow or busy, 400 for input it refused, 500 otherwise. Never a raw error.
 pub fn api_error_page(state: &AppState, error: &ApiError) -> Response {
     let (status, title, message) = match error {
         ApiError::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "We'll be right back",
             "The shop is not answering at the moment. Please try again in a minute.",
+        ),
+        // The backend is busy (password hashing queue, connection pool).
+        ApiError::GraphQL(_) if has_code(error, "SERVICE_UNAVAILABLE") => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We'll be right back",
+            "The shop is very busy at the moment. Please try again in a minute.",
         ),
         ApiError::GraphQL(_) if has_code(error, "BAD_USER_INPUT") => (
             StatusCode::BAD_REQUEST,

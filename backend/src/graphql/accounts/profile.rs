@@ -133,11 +133,8 @@ impl ProfileMutation {
             conn = primary_connection(ctx).await?;
         }
         if changes.email.is_none() && changes.name.is_none() {
-            let user = users::find(&mut conn, viewer.user_id)
-                .await
-                .map_err(Error::from)?;
             return Ok(UserPayload {
-                user: user.map(User::from),
+                user: Some(current.into()),
                 user_errors: Vec::new(),
             });
         }

@@ -87,6 +87,24 @@ async fn every_response_carries_a_request_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_timed_out_request_carries_its_id_too() {
+    // Redis accepts and never answers, for longer than the request may take.
+    let hung = crate::throttling::stalling_listener().await;
+    let app = TestApp::with_env(&[
+        ("REDIS_URL", &hung),
+        ("REDIS_TIMEOUT_MS", "5000"),
+        ("REQUEST_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let query = json!({"query": "{ books(first: 2) { nodes { title } } }"}).to_string();
+    let reply = app
+        .send(graphql_post().body(Body::from(query)).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!request_id(&reply).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_trusted_proxys_request_id_is_kept_and_an_untrusted_one_ignored() {
     let app = TestApp::with_env(&[("TRUSTED_PROXIES", "10.0.0.100")]).await;
     let send = |peer: &'static str, id: &'static str| {

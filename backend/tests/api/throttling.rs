@@ -327,7 +327,7 @@ async fn changing_the_email_requires_the_current_password() {
 }
 
 /// Accepts connections and never answers: a hung Redis.
-async fn stalling_listener() -> String {
+pub async fn stalling_listener() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {

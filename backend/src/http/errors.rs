@@ -1,6 +1,7 @@
 //! Error responses outside GraphQL execution (bad HTTP usage, panics),
-//! shaped like GraphQL errors so clients parse one format. A leaf: it knows
-//! no handler.
+//! shaped like GraphQL errors so clients parse one format, with the
+//! request's id in `extensions.requestId`. A leaf beside `request_id`: it
+//! knows no handler.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +14,12 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => "SERVICE_UNAVAILABLE",
         _ => "BAD_REQUEST",
     };
+    let mut extensions = serde_json::json!({ "code": code });
+    if let Some(id) = super::request_id::current() {
+        extensions["requestId"] = serde_json::Value::String(id);
+    }
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
+        "errors": [{ "message": message, "extensions": extensions }]
     });
     (
         status,

@@ -74,6 +74,15 @@ async fn every_response_carries_a_request_id() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         ]
     );
+    // The plain (non-GraphQL) error bodies carry it too.
+    for reply in &replies[3..] {
+        assert_eq!(
+            reply.json()["errors"][0]["extensions"]["requestId"],
+            request_id(reply),
+            "{}",
+            reply.body
+        );
+    }
     let mut ids: Vec<String> = replies.iter().map(request_id).collect();
     for id in &ids {
         assert!(

@@ -366,3 +366,33 @@ async fn throttling_holds_when_redis_is_down_or_hung() {
         assert!(!refused(&body), "{redis}: {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_registrations_never_hashes_more_than_one_password_per_core() {
+    let app = TestApp::with_env(&[("TRUSTED_PROXIES", PROXY)]).await;
+    let registrations = (0..40).map(|n| {
+        let app = &app;
+        async move {
+            let client = format!("198.51.100.{n}");
+            from(
+                app,
+                PROXY,
+                Some(&client),
+                REGISTER,
+                json!({"input": {"email": format!("flood{n}@example.com"), "name": "Flood", "password": "correct horse battery"}}),
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(registrations).await;
+    for answer in &answers {
+        let registered = answer["data"]["register"]["token"].is_string();
+        let busy = answer["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE";
+        assert!(registered || busy, "{answer}");
+    }
+    let (high_water, cores) = bookstore::auth::passwords::hashing_high_water();
+    assert!(
+        (1..=cores).contains(&high_water),
+        "{high_water} hashes ran at once on {cores} cores"
+    );
+}

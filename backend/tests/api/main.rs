@@ -16,3 +16,4 @@ mod schema;
 mod search;
 mod snapshots;
 mod support;
+mod timeouts;

@@ -43,7 +43,7 @@ impl AppState {
         let db = Db::new(
             &config.database_url,
             config.database_read_url.as_deref(),
-            config.database_pool_size,
+            config.pool_options(),
         );
         let cache = Cache::new(
             config.redis_url.as_deref(),

@@ -68,6 +68,10 @@ pub struct Config {
         default_value_t = 16
     )]
     pub database_pool_size: u32,
+    /// Postgres aborts a statement running longer than this (milliseconds;
+    /// 0 = no limit). Keep it below `REQUEST_TIMEOUT_SECS`.
+    #[arg(long = "statement-timeout-ms", env = "STATEMENT_TIMEOUT_MS", default_value = "5000", value_parser = milliseconds)]
+    pub statement_timeout: Duration,
     /// The cache; empty disables caching (every read goes to Postgres).
     #[arg(
         long = "redis-url",
@@ -224,6 +228,14 @@ impl Config {
             .checked()
     }
 
+    /// How the backend's pools connect.
+    pub fn pool_options(&self) -> crate::db::PoolOptions {
+        crate::db::PoolOptions {
+            size: self.database_pool_size,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
@@ -308,6 +320,7 @@ impl fmt::Debug for Config {
                 &self.database_read_url.as_deref().map(redact_url),
             )
             .field("database_pool_size", &self.database_pool_size)
+            .field("statement_timeout", &self.statement_timeout)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_namespace", &self.cache_namespace)

@@ -83,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
             contributors,
         } => {
             bookstore::db::run_migrations(&config.database_url).await?;
-            let db = bookstore::db::Db::new(&config.database_url, None, 1);
+            // Bulk loads may run long: no statement timeout here.
+            let options = bookstore::db::PoolOptions {
+                size: 1,
+                statement_timeout: std::time::Duration::ZERO,
+            };
+            let db = bookstore::db::Db::new(&config.database_url, None, options);
             let mut conn = db.primary().await?;
             let report = match synthetic {
                 Some(books) => bookstore::seed::synthetic(&mut conn, books, contributors).await?,

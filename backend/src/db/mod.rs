@@ -21,7 +21,7 @@ pub mod users;
 #[rustfmt::skip]
 pub mod schema;
 
-pub use pool::{Connection, Db};
+pub use pool::{Connection, Db, PoolOptions};
 
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;

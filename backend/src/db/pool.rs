@@ -1,10 +1,21 @@
 //! The connection pools: the primary, an optional read replica, and a count
 //! of every SQL statement they ran (for `/metrics` and the N+1 tests). Owns
-//! connecting; never runs a query of its own.
+//! connecting, each connection's `statement_timeout`, and cancelling the
+//! statement of a connection whose user gave up on it; never runs a query of
+//! its own.
+//!
+//! A request that times out is dropped mid-statement. Postgres would keep
+//! running that statement (holding its locks) and the connection would go
+//! back to the pool still busy, so the next request using it would wait
+//! behind it. [`Connection`] notices (a statement started and never
+//! finished) and, when dropped, asks Postgres to cancel the statement and
+//! keeps the connection out of the pool (it is closed; the pool opens a
+//! fresh one).
 
+use std::ops::{Deref, DerefMut};
 use std::sync::{
     Arc,
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 use std::time::Duration;
 
@@ -13,10 +24,20 @@ use diesel_async::pooled_connection::bb8::{Pool, PooledConnection, RunError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
+    TransactionManager,
+};
 use futures_util::FutureExt;
 
-pub type Connection = PooledConnection<'static, AsyncPgConnection>;
+/// How the pools connect.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolOptions {
+    /// Connections per pool.
+    pub size: u32,
+    /// Postgres aborts any statement running longer (zero: no limit).
+    pub statement_timeout: Duration,
+}
 
 /// The primary pool, an optional read-replica pool, and a count of every SQL
 /// statement they ran (the N+1 tests and `/metrics`-style reporting read it).
@@ -25,69 +46,165 @@ pub struct Db {
     primary: Pool<AsyncPgConnection>,
     replica: Pool<AsyncPgConnection>,
     statements: Arc<AtomicU64>,
+    abandoned: Arc<AtomicU64>,
 }
 
 impl Db {
     /// Builds the pools without connecting: the first request connects, so a
     /// Postgres that is still starting does not crash the service.
-    pub fn new(primary_url: &str, read_url: Option<&str>, pool_size: u32) -> Self {
-        let statements = Arc::new(AtomicU64::new(0));
-        let primary = build_pool(primary_url, pool_size, &statements);
+    pub fn new(primary_url: &str, read_url: Option<&str>, options: PoolOptions) -> Self {
+        let primary = build_pool(primary_url, options);
         let replica = match read_url {
-            Some(url) => build_pool(url, pool_size, &statements),
+            Some(url) => build_pool(url, options),
             None => primary.clone(),
         };
         Self {
             primary,
             replica,
-            statements,
+            statements: Arc::new(AtomicU64::new(0)),
+            abandoned: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// A connection for writes and for reads that must see them.
     pub async fn primary(&self) -> Result<Connection, RunError> {
-        self.primary.get_owned().await
+        let pooled = self.primary.get_owned().await?;
+        Ok(self.track(pooled))
     }
 
     /// A connection for catalog reads (the replica when one is configured).
     pub async fn replica(&self) -> Result<Connection, RunError> {
-        self.replica.get_owned().await
+        let pooled = self.replica.get_owned().await?;
+        Ok(self.track(pooled))
     }
 
     /// How many SQL statements this process has sent so far.
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
+
+    /// How many connections were dropped in the middle of a statement (and
+    /// had that statement cancelled).
+    pub fn statements_abandoned(&self) -> u64 {
+        self.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// Connections of the primary pool handed out right now.
+    pub fn primary_in_use(&self) -> u32 {
+        let state = self.primary.state();
+        state.connections - state.idle_connections
+    }
+
+    fn track(&self, mut pooled: PooledConnection<'static, AsyncPgConnection>) -> Connection {
+        let running = Arc::new(AtomicUsize::new(0));
+        pooled.set_instrumentation(StatementTracker {
+            statements: self.statements.clone(),
+            running: running.clone(),
+        });
+        Connection {
+            pooled,
+            running,
+            abandoned: self.abandoned.clone(),
+        }
+    }
 }
 
-fn build_pool(url: &str, size: u32, statements: &Arc<AtomicU64>) -> Pool<AsyncPgConnection> {
-    let statements = statements.clone();
+/// A pooled connection that cancels its running statement when dropped in
+/// the middle of it (see the module documentation). Use it as a
+/// `&mut AsyncPgConnection`.
+pub struct Connection {
+    pooled: PooledConnection<'static, AsyncPgConnection>,
+    /// Statements started and not yet finished on this connection.
+    running: Arc<AtomicUsize>,
+    abandoned: Arc<AtomicU64>,
+}
+
+impl Deref for Connection {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.pooled
+    }
+}
+
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.pooled
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.running.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
+        // Nobody else will use this server session: the connection is marked
+        // broken below, so the pool closes it instead of lending it out, and
+        // the cancel cannot hit another request's statement.
+        let cancel = self.pooled.cancel_token();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = cancel.cancel_query(tokio_postgres::NoTls).await {
+                    tracing::warn!(%error, "could not cancel an abandoned statement");
+                }
+            });
+        }
+        let conn: &mut AsyncPgConnection = &mut self.pooled;
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+        tracing::warn!(
+            "a request gave up during a statement: cancelled it and closed its connection"
+        );
+    }
+}
+
+fn build_pool(url: &str, options: PoolOptions) -> Pool<AsyncPgConnection> {
     let mut config = ManagerConfig::default();
     // `Verified` would add a `SELECT 1` round trip to every checkout.
     config.recycling_method = RecyclingMethod::Fast;
+    let statement_timeout = options.statement_timeout.as_millis();
     config.custom_setup = Box::new(move |url| {
-        let statements = statements.clone();
         async move {
             let mut connection = AsyncPgConnection::establish(url).await?;
-            connection.set_instrumentation(StatementCounter(statements));
+            // One round trip per new connection, not per checkout.
+            connection
+                .batch_execute(&format!("SET statement_timeout = {statement_timeout}"))
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
             Ok(connection)
         }
         .boxed()
     });
     let manager = AsyncDieselConnectionManager::new_with_config(url, config);
     Pool::builder()
-        .max_size(size.max(1))
+        .max_size(options.size.max(1))
         .connection_timeout(Duration::from_secs(5))
         .build_unchecked(manager)
 }
 
-struct StatementCounter(Arc<AtomicU64>);
+/// Counts every statement (all connections) and the ones running on one
+/// connection.
+struct StatementTracker {
+    statements: Arc<AtomicU64>,
+    running: Arc<AtomicUsize>,
+}
 
-impl Instrumentation for StatementCounter {
+impl Instrumentation for StatementTracker {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(target: "bookstore::sql", %query, "statement");
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                self.statements.fetch_add(1, Ordering::Relaxed);
+                self.running.fetch_add(1, Ordering::AcqRel);
+                tracing::debug!(target: "bookstore::sql", %query, "statement");
+            }
+            InstrumentationEvent::FinishQuery { .. } => {
+                let _ = self
+                    .running
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                        Some(n.saturating_sub(1))
+                    });
+            }
+            _ => {}
         }
     }
 }

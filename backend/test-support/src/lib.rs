@@ -102,20 +102,28 @@ fn template_name() -> String {
     format!("bookstore_test_tpl_{:016x}", hasher.finish())
 }
 
+/// Templates of other versions kept (newest first) when a new one is built,
+/// so checkouts testing different migrations side by side do not drop each
+/// other's template mid-run.
+const KEPT_TEMPLATES: usize = 6;
+
 /// Creates the template once (across test processes: an advisory lock
 /// serializes them; the template appears under its name only when complete).
 async fn ensure_template() -> String {
     let name = template_name();
     let mut admin = admin_connection().await;
     execute(&mut admin, "SELECT pg_advisory_lock(2026112101)").await;
+    // Newest first: the templates of other checkouts (worktrees testing
+    // other migrations at the same time) are kept, up to a few.
     let existing: Vec<Name> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'bookstore\\_test\\_tpl\\_%'",
+        "SELECT datname FROM pg_database WHERE datname LIKE 'bookstore\\_test\\_tpl\\_%' \
+         ORDER BY oid DESC",
     )
     .load(&mut admin)
     .await
     .expect("listing templates");
     if !existing.iter().any(|db| db.datname == name) {
-        for stale in &existing {
+        for stale in existing.iter().skip(KEPT_TEMPLATES) {
             execute(
                 &mut admin,
                 &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", stale.datname),

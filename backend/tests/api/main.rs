@@ -18,3 +18,4 @@ mod search;
 mod snapshots;
 mod support;
 mod throttling;
+mod timeouts;

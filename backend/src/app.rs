@@ -86,7 +86,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             config.request_timeout,
         ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         // Outermost: every answer, 413/503/panic included, has its id.
         .layer(axum::middleware::from_fn_with_state(
             config.clients.trusted_proxies.clone(),

@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             "strict-origin-when-cross-origin",
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(caller::span))
         // Outermost: the shopper's address and the request id, for the
         // backend, the logs and the answer's `x-request-id`.
         .layer(axum::middleware::from_fn_with_state(

@@ -3,8 +3,8 @@
 //! for: [`forwarded`]) and the request id (a trusted proxy's `X-Request-Id`
 //! if it is short visible ASCII, else a new UUID v4). The middleware puts
 //! both in a task-local for [`crate::api`] to forward on every GraphQL
-//! call, runs the request inside a tracing span holding the id (every log
-//! line of it has it), and sets `x-request-id` on the answer.
+//! call and sets `x-request-id` on the answer; the trace layer's span
+//! ([`span`]) holds the id, so every log line of the request has it.
 //!
 //! Owns those two facts only; it never reads a body or a cookie and
 //! imports nothing of the crate but [`forwarded`].
@@ -18,7 +18,6 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::TryRng;
-use tracing::Instrument;
 
 use crate::forwarded::TrustedProxies;
 
@@ -89,6 +88,19 @@ pub fn of(trusted: &TrustedProxies, request: &Request) -> Caller {
     }
 }
 
+/// The request's tracing span (the trace layer's `make_span_with`, inside
+/// [`middleware`]): at INFO, so it is on at the default level; the method,
+/// the path (never the query string) and the request id.
+pub fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = current().map_or_else(|| "none".to_owned(), |caller| caller.request_id);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id,
+    )
+}
+
 /// The outermost layer of the storefront (see the module docs).
 pub async fn middleware(
     State(trusted): State<TrustedProxies>,
@@ -97,10 +109,7 @@ pub async fn middleware(
 ) -> Response {
     let caller = of(&trusted, &request);
     let id = caller.request_id.clone();
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response = CURRENT
-        .scope(caller, next.run(request).instrument(span))
-        .await;
+    let mut response = CURRENT.scope(caller, next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -246,3 +246,63 @@ async fn one_shoppers_failed_sign_ins_do_not_lock_out_another() {
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_log_line_of_a_page_request_has_its_id() {
+    use std::process::{Command, Stdio};
+
+    let (url, seen) = fake_backend().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_bookstore-web"))
+        .env("GRAPHQL_URL", &url)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("TRUSTED_PROXIES", "127.0.0.1")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut answer = String::new();
+    for _ in 0..100 {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = "GET / HTTP/1.0\r\nx-request-id: page-log-9\r\n\r\n";
+            stream.write_all(request.as_bytes()).await.unwrap();
+            stream.read_to_string(&mut answer).await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(answer.contains("x-request-id: page-log-9"), "{answer}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let logs = child.wait_with_output().unwrap().stderr;
+    let logs = String::from_utf8_lossy(&logs);
+    let lines: Vec<&str> = logs.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.contains("started processing request"))
+        .expect("the request was logged");
+    let end = lines
+        .iter()
+        .position(|line| line.contains("finished processing request"))
+        .expect("the response was logged");
+    // The page's own complaint about the backend's answer is among them.
+    assert!(end > start + 1, "{logs}");
+    for line in &lines[start..=end] {
+        assert!(line.contains("page-log-9"), "a line without the id: {line}");
+    }
+    assert_eq!(
+        seen.lock().unwrap()[0].request_id.as_deref(),
+        Some("page-log-9")
+    );
+}

@@ -1,9 +1,10 @@
 //! Request ids: every request gets one — the `X-Request-Id` a trusted proxy
 //! sent (the storefront's, nginx's), if it is short visible ASCII, else a
-//! new UUID v4 — and every response carries it back. The rest of the
-//! request runs inside a tracing span holding it (so every log line of the
-//! request has it) and with it in a task-local, where [`tag_errors`] finds
-//! it for the GraphQL errors' `extensions.requestId`.
+//! new UUID v4 — and every response carries it back. The request runs
+//! with it in a task-local, where [`tag_errors`] finds it for the GraphQL
+//! errors' `extensions.requestId`, and inside the request's tracing span
+//! ([`span`], made by the trace layer, entered for the body too), so every
+//! log line of the request has it.
 //!
 //! Owns the id only: it never reads a body and never decides anything.
 
@@ -15,7 +16,6 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::TryRng;
-use tracing::Instrument;
 
 use super::forwarded::TrustedProxies;
 
@@ -87,9 +87,28 @@ pub fn for_request(trusted: &TrustedProxies, request: &Request) -> String {
         .map_or_else(generate, str::to_owned)
 }
 
-/// The outermost layer: gives the request its id, runs the rest inside a
-/// span and task-local holding it, and sets `x-request-id` on whatever
-/// answer comes back (413, 503 and panics included).
+/// The request's tracing span (the trace layer's `make_span_with`): at
+/// INFO, so it is on at the default level; the method, the path (never the
+/// query string, which may hold personal data) and the id [`middleware`]
+/// put in the headers.
+pub fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("none");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id = id,
+    )
+}
+
+/// The outermost layer: gives the request its id (in its headers, for
+/// [`span`]), runs the rest with it in a task-local, and sets
+/// `x-request-id` on whatever answer comes back (413, 503 and panics
+/// included).
 pub async fn middleware(
     State(trusted): State<TrustedProxies>,
     mut request: Request,
@@ -99,10 +118,7 @@ pub async fn middleware(
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(HEADER, value);
     }
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response = CURRENT
-        .scope(id.clone(), next.run(request).instrument(span))
-        .await;
+    let mut response = CURRENT.scope(id.clone(), next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -1,5 +1,7 @@
 //! Logging: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` switches
-//! to one JSON object per line.
+//! to one JSON object per line. Every line a request logs is inside its
+//! span (`http::request_id::span`, at INFO), so it carries `request_id`
+//! (JSON: under `span` and `spans`).
 
 use tracing_subscriber::EnvFilter;
 

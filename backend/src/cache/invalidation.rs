@@ -1,0 +1,223 @@
+//! Invalidation that is never lost. Every write calls [`Cache::invalidate`]
+//! after it commits: the entries' keys go, their stamps change (so a read
+//! that began before the write cannot store its copy), and the listing
+//! counts move to a new generation.
+//!
+//! When Redis cannot be reached (down, hung, or this instance backing off),
+//! the invalidation is queued instead of skipped. Before this instance uses
+//! Redis again it catches up: it replays the queue and replaces the cache's
+//! generation, which retires every entry written before (other instances
+//! may have stored old rows meanwhile). It does the same when Redis itself
+//! restarted (it may have come back from an old snapshot). The breaker's
+//! background prober runs the catch-up, so an idle instance catches up
+//! too. Never decides what is stale: callers name the entries.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redis::aio::ConnectionManager;
+
+use super::client::Cache;
+use super::keys::Entry;
+use super::scripts::new_token;
+
+/// Beyond this many queued entries, the queue is dropped: replacing the
+/// generation alone retires everything anyway.
+const MAX_QUEUED: usize = 10_000;
+
+/// What this instance owes Redis.
+pub(super) struct Recovery {
+    /// Bumped whenever this instance may have missed something.
+    required: AtomicU64,
+    /// The last `required` value a catch-up covered.
+    covered: AtomicU64,
+    queue: Mutex<Queue>,
+    /// One catch-up at a time; other calls wait for it (bounded).
+    catching_up: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Each missed entry with the number of the miss that queued it last.
+    entries: HashMap<Entry, u64>,
+    overflowed: bool,
+    next: u64,
+    /// The Redis server this instance last caught up with.
+    run_id: Option<String>,
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        // A new instance has not met this Redis yet: its first call checks.
+        Self {
+            required: AtomicU64::new(1),
+            covered: AtomicU64::new(0),
+            queue: Mutex::default(),
+            catching_up: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl Recovery {
+    pub(super) fn needed(&self) -> bool {
+        self.required.load(Ordering::Acquire) > self.covered.load(Ordering::Acquire)
+    }
+
+    pub(super) fn require(&self) {
+        self.required.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn enqueue(&self, entries: &[Entry]) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.next += 1;
+            let number = queue.next;
+            if !queue.overflowed {
+                for entry in entries {
+                    queue.entries.insert(*entry, number);
+                }
+                if queue.entries.len() > MAX_QUEUED {
+                    queue.overflowed = true;
+                    queue.entries.clear();
+                }
+            }
+        }
+        self.require();
+    }
+
+    /// How many entries are queued (and whether the queue overflowed).
+    pub(super) fn queued(&self) -> (usize, bool) {
+        self.queue
+            .lock()
+            .map(|queue| (queue.entries.len(), queue.overflowed))
+            .unwrap_or((0, true))
+    }
+}
+
+impl Cache {
+    /// Forgets what a write made stale, on every instance: deletes the
+    /// entities' keys and changes their stamps; for [`Entry::BookCounts`],
+    /// moves the counts to a new generation. One round trip; queued for
+    /// the catch-up if Redis cannot take it now.
+    pub async fn invalidate(&self, entries: &[Entry]) {
+        if entries.is_empty() {
+            return;
+        }
+        for entry in entries {
+            if let Entry::Entity(kind, id) = entry {
+                self.inner.flights.forget(&self.key(*kind, id));
+            }
+        }
+        if !self.enabled() {
+            return;
+        }
+        let pipe = self.invalidation_pipe(entries);
+        let done = self
+            .run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
+            .await;
+        if done.is_none() {
+            // The breaker is open now, and its prober replays the queue.
+            self.inner.recovery.enqueue(entries);
+        }
+    }
+
+    /// How many invalidations wait for Redis (for tests and `/readyz`).
+    pub fn queued_invalidations(&self) -> usize {
+        self.inner.recovery.queued().0
+    }
+
+    fn invalidation_pipe(&self, entries: &[Entry]) -> redis::Pipeline {
+        let window = self.inner.settings.recent_write.as_millis().max(1) as u64;
+        let mut pipe = redis::pipe();
+        for entry in entries {
+            match entry {
+                Entry::Entity(kind, id) => {
+                    let key = self.key(*kind, id);
+                    pipe.del(&[key.clone(), format!("{key}:lease")]).ignore();
+                    pipe.cmd("SET")
+                        .arg(format!("{key}:stamp"))
+                        .arg(new_token())
+                        .arg("PX")
+                        .arg(window)
+                        .ignore();
+                }
+                Entry::BookCounts => self.retire_counts(&mut pipe),
+            }
+        }
+        pipe
+    }
+
+    /// Brings this instance up to date with Redis before it is used again;
+    /// `false` if Redis failed meanwhile.
+    pub(super) async fn catch_up(&self, mut connection: ConnectionManager) -> bool {
+        let recovery = &self.inner.recovery;
+        let _one_at_a_time = recovery.catching_up.lock().await;
+        let target = recovery.required.load(Ordering::Acquire);
+        if target <= recovery.covered.load(Ordering::Acquire) {
+            return true;
+        }
+        let Some(info) = self
+            .bounded(
+                redis::cmd("INFO")
+                    .arg("server")
+                    .query_async::<String>(&mut connection),
+            )
+            .await
+        else {
+            return false;
+        };
+        let run_id = info
+            .lines()
+            .find_map(|line| line.strip_prefix("run_id:"))
+            .map(|id| id.trim().to_owned());
+        let Ok((missed, overflowed, previous)) = recovery.queue.lock().map(|queue| {
+            (
+                queue
+                    .entries
+                    .iter()
+                    .map(|(entry, number)| (*entry, *number))
+                    .collect::<Vec<_>>(),
+                queue.overflowed,
+                queue.run_id.clone(),
+            )
+        }) else {
+            return false;
+        };
+        let restarted = previous.is_some() && previous != run_id;
+        if overflowed || restarted || !missed.is_empty() {
+            let entries: Vec<Entry> = missed.iter().map(|(entry, _)| *entry).collect();
+            let mut pipe = self.invalidation_pipe(&entries);
+            pipe.set(self.generation_key(), new_token()).ignore();
+            self.retire_counts(&mut pipe);
+            if self
+                .bounded(pipe.query_async::<()>(&mut connection))
+                .await
+                .is_none()
+            {
+                return false;
+            }
+            tracing::info!(
+                replayed = entries.len(),
+                overflowed,
+                restarted,
+                "caught up with Redis: missed invalidations replayed, cached entries retired"
+            );
+        }
+        let Ok(mut queue) = recovery.queue.lock() else {
+            return false;
+        };
+        for (entry, number) in missed {
+            if queue.entries.get(&entry) == Some(&number) {
+                queue.entries.remove(&entry);
+            }
+        }
+        queue.run_id = run_id;
+        if overflowed {
+            queue.overflowed = false;
+        }
+        if queue.entries.is_empty() && !queue.overflowed {
+            recovery.covered.fetch_max(target, Ordering::AcqRel);
+        }
+        true
+    }
+}

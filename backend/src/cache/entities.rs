@@ -123,13 +123,15 @@ impl Cache {
             let misses = leads.iter().map(|lead| lead.id.clone()).collect();
             let loaded = load(misses, source).await?;
             let mut stored = Vec::with_capacity(leads.len());
+            // Calls arriving while this one stores join its finished loads.
+            let mut landed = Vec::with_capacity(leads.len());
             for lead in leads {
                 let json: Option<Arc<[u8]>> = loaded
                     .get(&lead.id)
                     .and_then(|value| serde_json::to_vec(value).ok())
                     .map(Arc::from);
                 stored.push((lead.leader.key().to_owned(), lead.stamp, json.clone()));
-                lead.leader.finish(json);
+                landed.push(lead.leader.finish(json));
             }
             // A load slower than half the recent-write window could outlive
             // the stamps that would refuse it: not stored.
@@ -147,6 +149,7 @@ impl Cache {
                 self.store_entries(&read.generation, &lease_token, &entries)
                     .await;
             }
+            drop(landed);
             found.extend(loaded);
         }
         let mut failed = Vec::new();
@@ -228,7 +231,7 @@ where
         });
         match hit {
             Some((json, value)) => {
-                lead.leader.finish(Some(Arc::from(json)));
+                drop(lead.leader.finish(Some(Arc::from(json))));
                 found.insert(lead.id, value);
             }
             None => {

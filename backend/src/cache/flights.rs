@@ -34,6 +34,11 @@ pub(super) struct Leader {
     sender: watch::Sender<Outcome>,
 }
 
+/// A finished flight, still joinable until dropped.
+pub(super) struct Landed {
+    _leader: Leader,
+}
+
 /// The caller waits for another call's load.
 pub(super) struct Follower(watch::Receiver<Outcome>);
 
@@ -84,9 +89,12 @@ impl Leader {
         &self.key
     }
 
-    pub(super) fn finish(self, loaded: Loaded) {
+    /// Hands the load to the followers. Calls that arrive until the
+    /// returned guard drops (the leader is storing it) get it too.
+    #[must_use = "the flight ends when the guard drops"]
+    pub(super) fn finish(self, loaded: Loaded) -> Landed {
         self.sender.send_replace(Outcome::Done(loaded));
-        // Drop ends the flight; `Done` is not overwritten.
+        Landed { _leader: self }
     }
 }
 
@@ -142,9 +150,15 @@ mod tests {
             panic!("the second call follows");
         };
         let late = flights.follow("k").expect("in flight");
-        leader.finish(Some(Arc::from(&b"1"[..])));
+        let landed = leader.finish(Some(Arc::from(&b"1"[..])));
         assert_eq!(follower.wait().await, Some(Some(Arc::from(&b"1"[..]))));
         assert_eq!(late.wait().await, Some(Some(Arc::from(&b"1"[..]))));
+        let stored_meanwhile = flights.follow("k").expect("joinable while storing");
+        assert_eq!(
+            stored_meanwhile.wait().await,
+            Some(Some(Arc::from(&b"1"[..])))
+        );
+        drop(landed);
         assert!(flights.follow("k").is_none(), "the flight ended");
 
         let Role::Leader(leader) = flights.lead_or_follow("k") else {
@@ -166,7 +180,7 @@ mod tests {
         let Role::Leader(new) = flights.lead_or_follow("k") else {
             panic!("a write started a new flight");
         };
-        old.finish(None);
+        drop(old.finish(None));
         assert_eq!(follower.wait().await, Some(None));
         assert!(flights.follow("k").is_some(), "the new flight still runs");
         drop(new);

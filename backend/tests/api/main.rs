@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod cache;
+mod cache_bench;
 mod cache_outages;
 mod cache_races;
 mod catalog;

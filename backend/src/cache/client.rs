@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::breaker::Breaker;
 use super::flights::Flights;
-use super::invalidation::Recovery;
 use super::keys::{CACHE_VERSION, Kind};
+use super::recovery::Recovery;
 use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

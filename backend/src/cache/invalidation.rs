@@ -12,87 +12,12 @@
 //! background prober runs the catch-up, so an idle instance catches up
 //! too. Never decides what is stale: callers name the entries.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use redis::aio::ConnectionManager;
 
 use super::client::Cache;
 use super::keys::Entry;
+use super::recovery::Owed;
 use super::scripts::new_token;
-
-/// Beyond this many queued entries, the queue is dropped: replacing the
-/// generation alone retires everything anyway.
-const MAX_QUEUED: usize = 10_000;
-
-/// What this instance owes Redis.
-pub(super) struct Recovery {
-    /// Bumped whenever this instance may have missed something.
-    required: AtomicU64,
-    /// The last `required` value a catch-up covered.
-    covered: AtomicU64,
-    queue: Mutex<Queue>,
-    /// One catch-up at a time; other calls wait for it (bounded).
-    catching_up: tokio::sync::Mutex<()>,
-}
-
-#[derive(Default)]
-struct Queue {
-    /// Each missed entry with the number of the miss that queued it last.
-    entries: HashMap<Entry, u64>,
-    overflowed: bool,
-    next: u64,
-    /// The Redis server this instance last caught up with.
-    run_id: Option<String>,
-}
-
-impl Default for Recovery {
-    fn default() -> Self {
-        // A new instance has not met this Redis yet: its first call checks.
-        Self {
-            required: AtomicU64::new(1),
-            covered: AtomicU64::new(0),
-            queue: Mutex::default(),
-            catching_up: tokio::sync::Mutex::new(()),
-        }
-    }
-}
-
-impl Recovery {
-    pub(super) fn needed(&self) -> bool {
-        self.required.load(Ordering::Acquire) > self.covered.load(Ordering::Acquire)
-    }
-
-    pub(super) fn require(&self) {
-        self.required.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn enqueue(&self, entries: &[Entry]) {
-        if let Ok(mut queue) = self.queue.lock() {
-            queue.next += 1;
-            let number = queue.next;
-            if !queue.overflowed {
-                for entry in entries {
-                    queue.entries.insert(*entry, number);
-                }
-                if queue.entries.len() > MAX_QUEUED {
-                    queue.overflowed = true;
-                    queue.entries.clear();
-                }
-            }
-        }
-        self.require();
-    }
-
-    /// How many entries are queued (and whether the queue overflowed).
-    pub(super) fn queued(&self) -> (usize, bool) {
-        self.queue
-            .lock()
-            .map(|queue| (queue.entries.len(), queue.overflowed))
-            .unwrap_or((0, true))
-    }
-}
 
 impl Cache {
     /// Forgets what a write made stale, on every instance: deletes the
@@ -123,7 +48,7 @@ impl Cache {
 
     /// How many invalidations wait for Redis (for tests and `/readyz`).
     pub fn queued_invalidations(&self) -> usize {
-        self.inner.recovery.queued().0
+        self.inner.recovery.queued()
     }
 
     fn invalidation_pipe(&self, entries: &[Entry]) -> redis::Pipeline {
@@ -152,10 +77,9 @@ impl Cache {
     pub(super) async fn catch_up(&self, mut connection: ConnectionManager) -> bool {
         let recovery = &self.inner.recovery;
         let _one_at_a_time = recovery.catching_up.lock().await;
-        let target = recovery.required.load(Ordering::Acquire);
-        if target <= recovery.covered.load(Ordering::Acquire) {
+        let Some(target) = recovery.outstanding() else {
             return true;
-        }
+        };
         let Some(info) = self
             .bounded(
                 redis::cmd("INFO")
@@ -170,17 +94,12 @@ impl Cache {
             .lines()
             .find_map(|line| line.strip_prefix("run_id:"))
             .map(|id| id.trim().to_owned());
-        let Ok((missed, overflowed, previous)) = recovery.queue.lock().map(|queue| {
-            (
-                queue
-                    .entries
-                    .iter()
-                    .map(|(entry, number)| (*entry, *number))
-                    .collect::<Vec<_>>(),
-                queue.overflowed,
-                queue.run_id.clone(),
-            )
-        }) else {
+        let Some(Owed {
+            missed,
+            overflowed,
+            run_id: previous,
+        }) = recovery.owed()
+        else {
             return false;
         };
         let restarted = previous.is_some() && previous != run_id;
@@ -203,21 +122,7 @@ impl Cache {
                 "caught up with Redis: missed invalidations replayed, cached entries retired"
             );
         }
-        let Ok(mut queue) = recovery.queue.lock() else {
-            return false;
-        };
-        for (entry, number) in missed {
-            if queue.entries.get(&entry) == Some(&number) {
-                queue.entries.remove(&entry);
-            }
-        }
-        queue.run_id = run_id;
-        if overflowed {
-            queue.overflowed = false;
-        }
-        if queue.entries.is_empty() && !queue.overflowed {
-            recovery.covered.fetch_max(target, Ordering::AcqRel);
-        }
+        recovery.caught_up(target, &missed, overflowed, run_id);
         true
     }
 }

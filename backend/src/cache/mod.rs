@@ -20,6 +20,7 @@ mod events;
 mod flights;
 mod invalidation;
 mod keys;
+mod recovery;
 mod scripts;
 
 pub use client::{Cache, CacheSettings, CacheStatus};

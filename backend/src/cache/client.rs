@@ -187,7 +187,7 @@ impl Cache {
         if !self.inner.breaker.is_closed() {
             return None;
         }
-        if self.inner.recovery.needed() && !self.catch_up(connection.clone()).await {
+        if self.inner.recovery.needed() && !self.catch_up(connection.clone(), false).await {
             return None;
         }
         self.bounded(call(connection)).await
@@ -254,7 +254,7 @@ impl Cache {
         let Some(mut connection) = self.inner.connection.clone() else {
             return true;
         };
-        if self.inner.recovery.needed() && !self.catch_up(connection.clone()).await {
+        if self.inner.recovery.needed() && !self.catch_up(connection.clone(), true).await {
             return false;
         }
         let ping = self

@@ -73,13 +73,21 @@ impl Cache {
     }
 
     /// Brings this instance up to date with Redis before it is used again;
-    /// `false` if Redis failed meanwhile.
-    pub(super) async fn catch_up(&self, mut connection: ConnectionManager) -> bool {
+    /// `false` if Redis failed meanwhile. Requests (`by_prober: false`)
+    /// give up once the breaker is open: only the prober then tries.
+    pub(super) async fn catch_up(
+        &self,
+        mut connection: ConnectionManager,
+        by_prober: bool,
+    ) -> bool {
         let recovery = &self.inner.recovery;
         let _one_at_a_time = recovery.catching_up.lock().await;
         let Some(target) = recovery.outstanding() else {
             return true;
         };
+        if !by_prober && !self.inner.breaker.is_closed() {
+            return false;
+        }
         let Some(info) = self
             .bounded(
                 redis::cmd("INFO")

@@ -44,13 +44,7 @@ impl AppState {
             config.database_read_url.as_deref(),
             config.pool_options(),
         );
-        let cache = Cache::new(
-            config.redis_url.as_deref(),
-            &config.cache_namespace,
-            config.cache_ttl,
-            config.redis_timeout,
-            config.redis_backoff,
-        )?;
+        let cache = Cache::from_config(config)?;
         Self::from_parts(db, cache, config)
     }
 

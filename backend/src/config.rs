@@ -187,6 +187,8 @@ pub struct Config {
     /// `X-Forwarded-For`, first entry); unset = the peer address.
     #[arg(long = "client-ip-header", env = "CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    #[command(flatten)]
+    pub cache: CacheConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -348,9 +350,13 @@ impl fmt::Debug for Config {
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
             .field("client_ip_header", &self.client_ip_header)
+            .field("cache", &self.cache)
             .finish()
     }
 }
+
+mod cache;
+pub use cache::CacheConfig;
 
 #[cfg(test)]
 mod tests;

@@ -83,7 +83,7 @@ pub fn build_schema(
 ) -> AppSchema {
     let limits = Limits::from(config);
     let mut builder = builder()
-        .data(Sessions::new(db.clone(), cache.clone(), config))
+        .data(Sessions::new(db.clone(), config))
         .data(Throttle::new(cache.clone(), config))
         .data(gateway)
         .data(db)

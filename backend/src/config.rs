@@ -13,6 +13,9 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+mod order_access;
+pub use order_access::OrderAccessConfig;
+
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
 /// production.
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bookstore";
@@ -183,6 +186,8 @@ pub struct Config {
     /// `X-Forwarded-For`, first entry); unset = the peer address.
     #[arg(long = "client-ip-header", env = "CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    #[command(flatten)]
+    pub order_access: OrderAccessConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -335,6 +340,7 @@ impl fmt::Debug for Config {
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
             .field("client_ip_header", &self.client_ip_header)
+            .field("order_access", &self.order_access)
             .finish()
     }
 }

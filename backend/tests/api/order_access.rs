@@ -257,6 +257,13 @@ async fn a_token_opens_only_a_guest_order() {
         .await
         .json();
     assert_eq!(reply, json!({"data": {"order": null}}));
+    // And the database holds no token for a customer's order.
+    let refused = diesel::sql_query(
+        "UPDATE orders SET access_token_hash = sha256('forged') WHERE user_id IS NOT NULL",
+    )
+    .execute(&mut app.connection().await)
+    .await;
+    assert!(refused.is_err(), "a customer's order took a token");
 }
 
 #[tokio::test(flavor = "multi_thread")]

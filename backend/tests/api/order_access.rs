@@ -299,6 +299,38 @@ async fn a_retried_checkout_issues_a_new_token_and_the_old_one_stops_working() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn of_concurrent_retries_exactly_one_answer_carries_the_working_token() {
+    let app = TestApp::with_env(&[("DATABASE_POOL_SIZE", "8")]).await;
+    let book = a_book(&app).await;
+    let data = app
+        .data(
+            "mutation($input: AddToCartInput!) { addToCart(input: $input) { cart { id } } }",
+            json!({"input": {"bookId": book}}),
+        )
+        .await;
+    let cart = data["addToCart"]["cart"]["id"].clone();
+    let attempt = input("double-click", Some(&cart), Some("grace@example.com"));
+    let mutation = checkout_mutation();
+    let answers =
+        futures_util::future::join_all((0..10).map(|_| app.data(&mutation, attempt.clone()))).await;
+    let number = answers[0]["checkout"]["order"]["number"].clone();
+    let mut working = 0;
+    for answer in &answers {
+        assert_eq!(answer["checkout"]["order"]["number"], number);
+        if let Some(token) = answer["checkout"]["orderAccessToken"].as_str() {
+            let seen = app
+                .data(&lookup_query(), json!({"n": number, "t": token}))
+                .await;
+            working += usize::from(seen["order"]["number"] == number);
+        }
+    }
+    assert_eq!(
+        working, 1,
+        "no answer shows a dead link but superseded ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_access_token_is_stored_only_as_its_sha256() {
     let app = TestApp::new().await;
     let placed = guest_order(&app, "guest-1", "grace@example.com").await;

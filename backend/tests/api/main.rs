@@ -12,6 +12,7 @@ mod healthcheck;
 mod http;
 mod migrations;
 mod order_access;
+mod order_lookup;
 mod orders;
 mod production;
 mod schema;

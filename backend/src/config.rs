@@ -13,6 +13,11 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+mod cache;
+mod order_access;
+pub use cache::CacheConfig;
+pub use order_access::OrderAccessConfig;
+
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
 /// production.
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bookstore";
@@ -189,6 +194,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     #[command(flatten)]
     pub cache: CacheConfig,
+    #[command(flatten)]
+    pub order_access: OrderAccessConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -351,12 +358,10 @@ impl fmt::Debug for Config {
             .field("login_throttle_window", &self.login_throttle_window)
             .field("client_ip_header", &self.client_ip_header)
             .field("cache", &self.cache)
+            .field("order_access", &self.order_access)
             .finish()
     }
 }
-
-mod cache;
-pub use cache::CacheConfig;
 
 #[cfg(test)]
 mod tests;

@@ -147,6 +147,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         paid_at -> Nullable<Timestamptz>,
         cancelled_at -> Nullable<Timestamptz>,
+        access_token_hash -> Nullable<Bytea>,
     }
 }
 

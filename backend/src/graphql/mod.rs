@@ -85,6 +85,7 @@ pub fn build_schema(
     let mut builder = builder()
         .data(Sessions::new(db.clone(), config))
         .data(Throttle::new(cache.clone(), config))
+        .data(config.order_access.clone())
         .data(gateway)
         .data(db)
         .data(cache)

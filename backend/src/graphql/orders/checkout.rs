@@ -1,11 +1,13 @@
 //! The `checkout` mutation: validates the input, finds the cart the caller
 //! may check out, and hands the rest to `crate::checkout` (reserve → charge
-//! → record); then turns its outcome into an `OrderPayload`. Never talks to
-//! the gateway or opens a transaction itself.
+//! → record); then turns its outcome into a `CheckoutPayload`, with a guest
+//! order's access token. Never talks to the gateway or opens a transaction
+//! itself.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use sha2::{Digest, Sha256};
 
+use super::access::AccessToken;
 use super::order::{Address, Order, OrderPayload};
 use crate::auth::{self, Viewer};
 use crate::cache::Cache;
@@ -213,6 +215,19 @@ fn charge_errors(charge: Option<ChargeOutcome>) -> Vec<UserError> {
     }
 }
 
+/// What `checkout` returns: the order (or why there is none) and, for a
+/// guest's order, the token that opens it.
+#[derive(SimpleObject)]
+pub struct CheckoutPayload {
+    pub order: Option<Order>,
+    /// Only for a guest's order: the secret that opens it (`order(number:,
+    /// accessToken:)`, `cancelOrder`), shown this once; keep it (the
+    /// confirmation link carries it). A retry with the same idempotency key
+    /// returns a new one, and the previous one stops working.
+    pub order_access_token: Option<String>,
+    pub user_errors: Vec<UserError>,
+}
+
 #[derive(Default)]
 pub struct CheckoutMutation;
 
@@ -220,8 +235,36 @@ pub struct CheckoutMutation;
 impl CheckoutMutation {
     /// Places an order for the cart: stock is reserved and the order created
     /// in one transaction, then the card charged. Retrying with the same
-    /// idempotency key and input returns the same order, charged once.
-    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<OrderPayload> {
+    /// idempotency key and input returns the same order, charged once (and,
+    /// for a guest, a new access token).
+    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
+        // A new token on every attempt, retries too: the idempotency key is
+        // the client's secret, and only the token's hash is kept, so a lost
+        // answer's token cannot be sent again (see `CheckoutRequest`).
+        let access = AccessToken::generate();
+        let placed = self.place(ctx, input, &access.hash).await?;
+        let order_access_token = placed
+            .order
+            .as_ref()
+            .filter(|order| order.0.access_token_hash.as_deref() == Some(access.hash.as_slice()))
+            .map(|_| access.token);
+        Ok(CheckoutPayload {
+            order: placed.order,
+            order_access_token,
+            user_errors: placed.user_errors,
+        })
+    }
+
+    /// Validates the input and places the order (a guest's with
+    /// `access_token_hash`); the order (if any) and why it is not placed
+    /// (if so).
+    #[graphql(skip)]
+    async fn place(
+        &self,
+        ctx: &Context<'_>,
+        input: CheckoutInput,
+        access_token_hash: &[u8; 32],
+    ) -> Result<OrderPayload> {
         let key = input.idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {
             return Ok(OrderPayload::failed(UserError::invalid(
@@ -271,6 +314,7 @@ impl CheckoutMutation {
             address: &address,
             shipping_method: method.as_db(),
             shipping_cents: method.price_cents(),
+            access_token_hash: viewer.is_none().then_some(access_token_hash),
         };
         let gateway = ctx.data_unchecked::<std::sync::Arc<dyn PaymentGateway>>();
         let checkout = place_order(

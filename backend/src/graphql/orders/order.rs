@@ -177,7 +177,8 @@ impl Order {
     async fn id(&self) -> ID {
         global_id(NodeType::Order, self.0.id)
     }
-    /// The human-readable number, such as BK-100123.
+    /// The human-readable number, such as BK-7KQ2M9XW4H (random; older
+    /// orders have sequential ones such as BK-100123).
     async fn number(&self) -> &str {
         &self.0.number
     }

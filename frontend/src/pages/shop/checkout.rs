@@ -192,13 +192,28 @@ pub async fn place_order(
     };
     match (payload.order, payload.user_errors.is_empty()) {
         (Some(order), true) => {
-            // The guest form asks for the email; a guest's order page needs it.
-            let email = given(&form.email).map(|_| order.email.as_str());
+            let thanks = format!("Thank you! Your order {} is placed.", order.number);
+            // A guest's order page is opened by its token (the link to keep);
+            // a customer's by signing in.
+            let location = match (&payload.order_access_token, visitor.session.is_some()) {
+                (Some(token), _) => order_path(&order.number, Some(token)),
+                (None, true) => order_path(&order.number, None),
+                // A guest's answer without a token (a later retry took its
+                // place): the lookup by number and email still finds it.
+                (None, false) => "/orders/lookup".to_owned(),
+            };
+            let message = match (&payload.order_access_token, visitor.session.is_some()) {
+                (Some(_), _) => format!(
+                    "{thanks} Keep this page's address: it opens your order without an account."
+                ),
+                (None, false) => format!(
+                    "{thanks} Find it here with its number and your email, {}.",
+                    order.email
+                ),
+                (None, true) => thanks,
+            };
             visitor
-                .redirect(
-                    &order_path(&order.number, email),
-                    &format!("Thank you! Your order {} is placed.", order.number),
-                )
+                .redirect(&location, &message)
                 .cart(None)
                 .into_response()
         }

@@ -29,6 +29,8 @@ pub enum AppEnv {
     Production,
 }
 
+pub mod checkout;
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// `production`: no GraphiQL, no introspection or field hints,
@@ -187,6 +189,8 @@ pub struct Config {
     /// `X-Forwarded-For`, first entry); unset = the peer address.
     #[arg(long = "client-ip-header", env = "CLIENT_IP_HEADER")]
     pub client_ip_header: Option<String>,
+    #[command(flatten)]
+    pub checkout: checkout::CheckoutConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -348,6 +352,7 @@ impl fmt::Debug for Config {
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
             .field("client_ip_header", &self.client_ip_header)
+            .field("checkout", &self.checkout)
             .finish()
     }
 }

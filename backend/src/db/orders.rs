@@ -43,6 +43,9 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When checkout sent its charge to the gateway (committed first): from
+    /// then on only the gateway's answer, or a lookup, settles the order.
+    pub charge_started_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -176,7 +179,8 @@ async fn page_of<'a>(
     Ok((page, total))
 }
 
-/// A page of a user's orders, newest first, and how many they have.
+/// A page of a user's orders, newest first, and how many they have
+/// (checkouts whose card was declined are not orders to them).
 pub async fn page_for_user(
     conn: &mut AsyncPgConnection,
     user_id: i64,
@@ -186,6 +190,8 @@ pub async fn page_for_user(
     let filtered = || {
         orders::table
             .filter(orders::user_id.eq(user_id))
+            // A checkout whose card was declined placed no order.
+            .filter(orders::declined_at.is_null())
             .into_boxed()
     };
     page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await

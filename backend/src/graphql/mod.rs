@@ -86,6 +86,7 @@ pub fn build_schema(
         .data(Sessions::new(db.clone(), cache.clone(), config))
         .data(Throttle::new(cache.clone(), config))
         .data(gateway)
+        .data(config.checkout.clone())
         .data(db)
         .data(cache)
         .limit_complexity(limits.max_complexity)

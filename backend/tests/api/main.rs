@@ -7,6 +7,7 @@ mod admin;
 mod bad_input;
 mod cache;
 mod catalog;
+mod checkout;
 mod healthcheck;
 mod http;
 mod migrations;

@@ -214,13 +214,13 @@ fn payment_errors(payment: &Payment) -> Vec<UserError> {
         Payment::Declined { reason } => vec![UserError::new(
             card,
             UserErrorCode::PaymentDeclined,
-            format!("{reason}; nothing was charged and no order was placed. Try another card"),
+            format!("{reason}; nothing was charged. No order was placed: try another card"),
         )],
         Payment::Failed { reason } => vec![UserError::new(
             card,
             UserErrorCode::PaymentFailed,
             format!(
-                "{reason}; nothing was charged and no order was placed. Try again or use another card"
+                "{reason}; nothing was charged. No order was placed: try again or use another card"
             ),
         )],
         Payment::Pending => vec![UserError::new(

@@ -190,15 +190,25 @@ pub async fn place_order(
         Ok(data) => data.checkout,
         Err(error) => return api_error_page(&state, &error),
     };
+    let pending = |order: &checkout::CheckoutCheckoutOrder| {
+        matches!(order.status, checkout::OrderStatus::PENDING_PAYMENT)
+    };
     match (payload.order, payload.user_errors.is_empty()) {
-        (Some(order), true) => {
+        // Placed, or reserved while the card provider confirms the payment
+        // (the order page shows the outcome; paying again would not help).
+        (Some(order), placed) if placed || pending(&order) => {
             // The guest form asks for the email; a guest's order page needs it.
             let email = given(&form.email).map(|_| order.email.as_str());
-            visitor
-                .redirect(
-                    &order_path(&order.number, email),
-                    &format!("Thank you! Your order {} is placed.", order.number),
+            let message = if pending(&order) {
+                format!(
+                    "Thank you! Your order {} is reserved while the card provider confirms the payment. Please do not pay again.",
+                    order.number
                 )
+            } else {
+                format!("Thank you! Your order {} is placed.", order.number)
+            };
+            visitor
+                .redirect(&order_path(&order.number, email), &message)
                 .cart(None)
                 .into_response()
         }

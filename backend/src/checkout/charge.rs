@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{sleep, timeout};
 
-use super::{Payment, Placed, answer, charge_key, stock_changed};
+use super::outcome::{Payment, Placed, answer, charge_key, stock_changed};
 use crate::cache::Cache;
 use crate::db::orders::{Order, PENDING_PAYMENT};
 use crate::db::payments::{APPROVED, ChargeRecord, DECLINED, FAILED, Settled, Settlement};
@@ -130,15 +130,15 @@ async fn record(
     }
 }
 
-/// Waits (at most `limit`, holding no connection between looks) for the
-/// charge another attempt has in flight to be answered, then reports the
-/// order as it stands.
+/// Waits (until the charge timeout `limit` since the charge started,
+/// holding no connection between looks) for the charge another attempt has
+/// in flight to be answered, then reports the order as it stands.
 pub(super) async fn await_settlement(
     db: &Db,
     order_id: i64,
     limit: Duration,
 ) -> Result<Placed, Error> {
-    let deadline = Instant::now() + limit + POLL;
+    let wait = chrono::Duration::from_std(limit + POLL).unwrap_or(chrono::Duration::MAX);
     loop {
         let order = {
             let mut conn = db.primary().await?;
@@ -146,7 +146,13 @@ pub(super) async fn await_settlement(
                 .await?
                 .ok_or(Error::NotFound("order"))?
         };
-        if order.status != PENDING_PAYMENT || Instant::now() >= deadline {
+        // The charge is answered, or (started longer ago than the charge
+        // timeout) its answer was lost: the sweeper will ask the gateway.
+        let answered_by = order
+            .charge_started_at
+            .and_then(|started| started.checked_add_signed(wait));
+        let overdue = answered_by.is_none_or(|by| chrono::Utc::now() >= by);
+        if order.status != PENDING_PAYMENT || overdue {
             return answer(db, order).await;
         }
         sleep(POLL).await;

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{milliseconds, seconds};
-
 #[derive(Clone, Debug, Args)]
 pub struct CheckoutConfig {
     /// A charge the payment gateway has not answered in this many
@@ -65,4 +63,21 @@ impl Default for CheckoutConfig {
             cart_max_copies: 99,
         }
     }
+}
+
+// Its own parsers (not `super`'s), so this file stays a leaf of `config`.
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
+}
+
+fn milliseconds(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{value:?} is not a whole number of milliseconds"))
 }

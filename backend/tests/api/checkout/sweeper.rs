@@ -110,3 +110,29 @@ async fn the_sweeper_resolves_timed_out_orders_by_asking_the_gateway() {
     assert_eq!(swept, Swept::default());
     assert_eq!(app.gateway.charges_made(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sweepers_of_several_backends_resolve_each_order_once() {
+    let app = TestApp::with_env(&[("CHARGE_TIMEOUT_MS", "100"), ("DATABASE_POOL_SIZE", "8")]).await;
+    let (book, book_id) = book_with_stock(&app, 0, 10).await;
+    for n in 0..6 {
+        pending_order(&app, &book, &format!("stuck-{n}"), HANG).await;
+    }
+    assert_eq!(stock_of(&app, book_id).await, 4);
+    let sweep = || sweep_once(&app.db, &app.cache, app.gateway.as_ref(), Duration::ZERO);
+    let (first, second, third) = tokio::join!(sweep(), sweep(), sweep());
+    let cancelled: usize = [first, second, third]
+        .into_iter()
+        .map(|swept| swept.unwrap().cancelled)
+        .sum();
+    assert_eq!(cancelled, 6, "each order resolved by one sweeper");
+    assert_eq!(stock_of(&app, book_id).await, 10, "each copy returned once");
+    assert_eq!(
+        number(
+            &app,
+            "SELECT count(*) AS n FROM orders WHERE status = 'CANCELLED'"
+        )
+        .await,
+        6
+    );
+}

@@ -20,17 +20,28 @@ use crate::payments::{Card, Charge, ChargeOutcome, PaymentGateway};
 /// How often a retry looks whether the charge in flight was answered.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Charges `order` (its charge marked started) and records the answer.
-pub(super) async fn charge_and_record(
+/// Pays for an order awaiting payment: marks its charge started, charges
+/// and records the answer — or, when another attempt's charge is in
+/// flight, waits for that one. All in a task of its own, so once the charge
+/// is marked started a dropped request cannot leave it unsent or unrecorded.
+pub(super) async fn pay(
     db: Db,
     cache: Cache,
     gateway: Arc<dyn PaymentGateway>,
     limit: Duration,
-    order: Order,
+    order_id: i64,
     cart_id: i64,
     card: Card,
 ) -> Result<Placed, Error> {
     let task = tokio::spawn(async move {
+        let started = {
+            let mut conn = db.primary().await?;
+            db::payments::start_charge(&mut conn, order_id).await?
+        };
+        let Some(order) = started else {
+            // Another attempt's charge is in flight (or its answer was lost).
+            return await_settlement(&db, order_id, limit).await;
+        };
         let charge = Charge {
             idempotency_key: charge_key(&order),
             amount_cents: order.total_cents,
@@ -133,11 +144,7 @@ async fn record(
 /// Waits (until the charge timeout `limit` since the charge started,
 /// holding no connection between looks) for the charge another attempt has
 /// in flight to be answered, then reports the order as it stands.
-pub(super) async fn await_settlement(
-    db: &Db,
-    order_id: i64,
-    limit: Duration,
-) -> Result<Placed, Error> {
+async fn await_settlement(db: &Db, order_id: i64, limit: Duration) -> Result<Placed, Error> {
     let wait = chrono::Duration::from_std(limit + POLL).unwrap_or(chrono::Duration::MAX);
     loop {
         let order = {

@@ -62,25 +62,12 @@ pub async fn place_order(
     if order.status != PENDING_PAYMENT {
         return Ok(Ok(answer(db, order).await?));
     }
-    let started = {
-        let mut conn = db.primary().await?;
-        db::payments::start_charge(&mut conn, order.id).await?
-    };
-    let Some(order) = started else {
-        // Another attempt's charge is in flight (or its answer was lost).
-        return Ok(Ok(charge::await_settlement(
-            db,
-            order.id,
-            config.charge_timeout,
-        )
-        .await?));
-    };
-    let placed = charge::charge_and_record(
+    let placed = charge::pay(
         db.clone(),
         cache.clone(),
         gateway,
         config.charge_timeout,
-        order,
+        order.id,
         request.cart_id,
         card.clone(),
     )

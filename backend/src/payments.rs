@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const APPROVE_CARD: &str = "4242424242424242";
 pub const DECLINE_CARD: &str = "4000000000000002";
@@ -149,9 +150,15 @@ pub trait PaymentGateway: Send + Sync {
 #[derive(Default)]
 pub struct TestGateway {
     charges: Mutex<HashMap<String, ChargeOutcome>>,
+    requests: AtomicUsize,
 }
 
 impl TestGateway {
+    /// How many charge requests it received (retries of a key included).
+    pub fn charge_requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// How many charges it approved (each key once).
     pub fn charges_made(&self) -> usize {
         self.charges.lock().map_or(0, |charges| {
@@ -180,6 +187,7 @@ impl PaymentGateway for TestGateway {
     }
 
     fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, ChargeOutcome> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             let key = charge.idempotency_key.as_str();
             let approved = ChargeOutcome::Approved {

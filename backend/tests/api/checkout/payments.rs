@@ -128,3 +128,39 @@ async fn a_slow_gateway_does_not_exhaust_the_pool_for_catalog_reads() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_retries_while_the_charge_hangs_send_it_once() {
+    let app = TestApp::with_env(&[("CHARGE_TIMEOUT_MS", "500"), ("DATABASE_POOL_SIZE", "8")]).await;
+    let (book, book_id) = book_with_stock(&app, 0, 5).await;
+    let cart = guest_cart(&app, &book, 1).await;
+    let replies = join_all((0..8).map(|_| {
+        let app = &app;
+        let cart = &cart;
+        async move {
+            app.data(
+                &checkout_mutation(),
+                checkout_input("double-click", cart, CHARGE_THEN_HANG),
+            )
+            .await
+        }
+    }))
+    .await;
+    for data in &replies {
+        assert_eq!(
+            data["checkout"]["order"]["status"], "PENDING_PAYMENT",
+            "{data}"
+        );
+        assert_eq!(data["checkout"]["userErrors"][0]["code"], "PAYMENT_PENDING");
+        assert_eq!(
+            data["checkout"]["order"]["number"],
+            replies[0]["checkout"]["order"]["number"]
+        );
+    }
+    assert_eq!(
+        app.gateway.charge_requests(),
+        1,
+        "one charge request for one order"
+    );
+    assert_eq!(stock_of(&app, book_id).await, 4);
+}

@@ -98,7 +98,11 @@ impl Shop {
 
     /// Creates a staff account, as `bookstore create-staff` does.
     pub async fn create_staff(&self, email: &str, password: &str) {
-        let db = bookstore::db::Db::new(&self.database.url, None, 1);
+        let options = bookstore::db::PoolOptions {
+            size: 1,
+            statement_timeout: std::time::Duration::ZERO,
+        };
+        let db = bookstore::db::Db::new(&self.database.url, None, options);
         bookstore::accounts::create_staff(
             &db,
             &bookstore::cache::Cache::disabled(),

@@ -34,6 +34,8 @@ pub enum AppEnv {
     Production,
 }
 
+pub mod checkout;
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// `production`: no GraphiQL, no introspection or field hints,
@@ -196,6 +198,8 @@ pub struct Config {
     pub cache: CacheConfig,
     #[command(flatten)]
     pub order_access: OrderAccessConfig,
+    #[command(flatten)]
+    pub checkout: checkout::CheckoutConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -359,6 +363,7 @@ impl fmt::Debug for Config {
             .field("client_ip_header", &self.client_ip_header)
             .field("cache", &self.cache)
             .field("order_access", &self.order_access)
+            .field("checkout", &self.checkout)
             .finish()
     }
 }

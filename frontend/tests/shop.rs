@@ -719,3 +719,38 @@ async fn a_cross_site_post_with_a_valid_token_changes_nothing() {
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     assert!(browser.cookies.contains_key("bookstore_cart"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_checkout_error_is_shown_at_once() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    add_book(&mut browser, "1").await;
+    let form = browser.get("/checkout").await;
+    let csrf = form.csrf();
+    let key = input(&form, "idempotency_key");
+    let refused = browser
+        .post(
+            "/checkout",
+            &[
+                ("csrf", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("shipping_method", "STANDARD"),
+                ("email", "guest@example.com"),
+                ("name", "Ada Reader"),
+                ("line1", ""),
+                ("city", "Springfield"),
+                ("postal_code", " "),
+                ("country", "USA"),
+                ("card_number", "1234"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["line1", "postal_code", "country", "card_number"] {
+        assert!(
+            refused.html.contains(&format!("id=\"{field}-error\"")),
+            "{field}'s error is shown: {}",
+            refused.html
+        );
+    }
+}

@@ -52,6 +52,9 @@ pub struct Order {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// A guest order's access token, as its SHA-256 (never the token).
     pub access_token_hash: Option<Vec<u8>>,
+    /// When checkout sent its charge to the gateway (committed first): from
+    /// then on only the gateway's answer, or a lookup, settles the order.
+    pub charge_started_at: Option<DateTime<Utc>>,
 }
 
 /// A new order; its number is drawn by [`insert`].
@@ -204,7 +207,8 @@ async fn page_of<'a>(
     Ok((page, total))
 }
 
-/// A page of a user's orders, newest first, and how many they have.
+/// A page of a user's orders, newest first, and how many they have
+/// (checkouts whose card was declined are not orders to them).
 pub async fn page_for_user(
     conn: &mut AsyncPgConnection,
     user_id: i64,
@@ -214,6 +218,8 @@ pub async fn page_for_user(
     let filtered = || {
         orders::table
             .filter(orders::user_id.eq(user_id))
+            // A checkout whose card was declined placed no order.
+            .filter(orders::declined_at.is_null())
             .into_boxed()
     };
     page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await

@@ -233,7 +233,10 @@ pub async fn reserve(
     }
 }
 
-/// Returns an order's stock; the books it touched.
+/// Returns an order's stock; the books it touched. The books are locked in
+/// id order first, as [`reserve`] takes them, so a restock racing
+/// checkouts of the same books never deadlocks (whatever plan the update
+/// would otherwise follow).
 pub async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<Vec<i64>> {
     #[derive(QueryableByName)]
     struct Id {
@@ -241,8 +244,11 @@ pub async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult
         id: i64,
     }
     let rows: Vec<Id> = diesel::sql_query(
-        "UPDATE books b SET stock = b.stock + l.quantity
-         FROM order_lines l WHERE l.order_id = $1 AND l.book_id = b.id
+        "WITH locked AS (
+           SELECT b.id, l.quantity FROM books b JOIN order_lines l ON l.book_id = b.id
+           WHERE l.order_id = $1 ORDER BY b.id FOR UPDATE OF b)
+         UPDATE books b SET stock = b.stock + locked.quantity
+         FROM locked WHERE b.id = locked.id
          RETURNING b.id",
     )
     .bind::<BigInt, _>(order_id)

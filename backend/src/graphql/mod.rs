@@ -87,6 +87,7 @@ pub fn build_schema(
         .data(Throttle::new(cache.clone(), config))
         .data(config.order_access.clone())
         .data(gateway)
+        .data(config.checkout.clone())
         .data(db)
         .data(cache)
         .limit_complexity(limits.max_complexity)

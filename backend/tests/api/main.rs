@@ -10,6 +10,7 @@ mod cache_bench;
 mod cache_outages;
 mod cache_races;
 mod catalog;
+mod checkout;
 mod guest_orders;
 mod healthcheck;
 mod http;

@@ -4,6 +4,8 @@
 //! order's access token. Never talks to the gateway or opens a transaction
 //! itself.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use sha2::{Digest, Sha256};
 
@@ -11,7 +13,8 @@ use super::access::AccessToken;
 use super::order::{Address, Order, OrderPayload};
 use crate::auth::{self, Viewer};
 use crate::cache::Cache;
-use crate::checkout::{Placed, place_order};
+use crate::checkout::{Payment, Placed, place_order};
+use crate::config::checkout::CheckoutConfig;
 use crate::db::{
     self, Db,
     carts::Cart,
@@ -23,12 +26,14 @@ use crate::graphql::books::load_books;
 use crate::graphql::carts::{ShippingMethodCode, accessible_cart};
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
-use crate::payments::{Card, ChargeOutcome, PaymentGateway};
+use crate::payments::{Card, PaymentGateway};
 
 #[derive(InputObject, serde::Serialize)]
 pub struct PaymentInput {
     /// With the built-in test gateway: 4242 4242 4242 4242 is approved,
-    /// 4000 0000 0000 0002 declined, 4000 0000 0000 0119 fails.
+    /// 4000 0000 0000 0002 declined, 4000 0000 0000 0119 fails,
+    /// 4000 0000 0000 0077 never answers, 4000 0000 0000 0085 is charged but
+    /// the answer never arrives.
     pub card_number: String,
 }
 
@@ -47,58 +52,63 @@ pub struct CheckoutInput {
     pub payment: PaymentInput,
 }
 
-fn check_address(address: &Address) -> Result<NewAddress, UserError> {
-    let field = |name: &str| {
-        vec![
-            "input".to_owned(),
-            "shippingAddress".to_owned(),
-            name.to_owned(),
-        ]
-    };
-    let required = |name: &str, value: &str, max: usize| -> Result<String, UserError> {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > max {
-            Err(UserError {
-                field: field(name),
-                message: format!("enter up to {max} characters"),
-                code: UserErrorCode::Invalid,
-            })
-        } else {
-            Ok(value.to_owned())
-        }
-    };
-    let optional =
-        |name: &str, value: &Option<String>, max: usize| -> Result<Option<String>, UserError> {
-            match value
-                .as_deref()
-                .map(str::trim)
-                .filter(|value| !value.is_empty())
-            {
-                Some(value) if value.chars().count() > max => Err(UserError {
-                    field: field(name),
-                    message: format!("use at most {max} characters"),
-                    code: UserErrorCode::Invalid,
-                }),
-                value => Ok(value.map(str::to_owned)),
-            }
-        };
-    let country = address.country.trim().to_uppercase();
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(UserError {
-            field: field("country"),
-            message: "use the two-letter country code, such as US".to_owned(),
+/// The address as stored, or every problem with it (all at once).
+fn check_address(address: &Address) -> Result<NewAddress, Vec<UserError>> {
+    let mut errors = Vec::new();
+    let mut problem = |name: &str, message: String| {
+        errors.push(UserError {
+            field: vec![
+                "input".to_owned(),
+                "shippingAddress".to_owned(),
+                name.to_owned(),
+            ],
+            message,
             code: UserErrorCode::Invalid,
         });
+    };
+    let mut required = |name: &str, value: &str, max: usize| -> String {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > max {
+            problem(name, format!("enter up to {max} characters"));
+        }
+        value.to_owned()
+    };
+    let name = required("name", &address.name, 200);
+    let line1 = required("line1", &address.line1, 200);
+    let city = required("city", &address.city, 100);
+    let postal_code = required("postalCode", &address.postal_code, 20);
+    let mut optional = |name: &str, value: &Option<String>, max: usize| -> Option<String> {
+        let value = value
+            .as_deref()
+            .map(str::trim)
+            .filter(|value| !value.is_empty())?;
+        if value.chars().count() > max {
+            problem(name, format!("use at most {max} characters"));
+        }
+        Some(value.to_owned())
+    };
+    let line2 = optional("line2", &address.line2, 200);
+    let region = optional("region", &address.region, 100);
+    let phone = optional("phone", &address.phone, 40);
+    let country = address.country.trim().to_uppercase();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        problem(
+            "country",
+            "use the two-letter country code, such as US".to_owned(),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(NewAddress {
-        name: required("name", &address.name, 200)?,
-        line1: required("line1", &address.line1, 200)?,
-        line2: optional("line2", &address.line2, 200)?,
-        city: required("city", &address.city, 100)?,
-        region: optional("region", &address.region, 100)?,
-        postal_code: required("postalCode", &address.postal_code, 20)?,
+        name,
+        line1,
+        line2,
+        city,
+        region,
+        postal_code,
         country,
-        phone: optional("phone", &address.phone, 40)?,
+        phone,
     })
 }
 
@@ -198,22 +208,96 @@ async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError>
     })
 }
 
-/// A charge that took no money, for the customer.
-fn charge_errors(charge: Option<ChargeOutcome>) -> Vec<UserError> {
-    match charge {
-        Some(ChargeOutcome::Declined { reason }) => vec![UserError::new(
-            &["input", "payment"],
+/// What the shopper is told about the payment (nothing when it settled).
+fn payment_errors(payment: &Payment) -> Vec<UserError> {
+    let card = &["input", "payment", "cardNumber"];
+    match payment {
+        Payment::Settled => Vec::new(),
+        Payment::Declined { reason } => vec![UserError::new(
+            card,
             UserErrorCode::PaymentDeclined,
-            format!("{reason}; nothing was charged"),
+            format!("{reason}; nothing was charged. No order was placed: try another card"),
         )],
-        Some(ChargeOutcome::Failed { reason }) => vec![UserError::new(
-            &["input", "payment"],
+        Payment::Failed { reason } => vec![UserError::new(
+            card,
             UserErrorCode::PaymentFailed,
-            format!("{reason}; nothing was charged, try again"),
+            format!(
+                "{reason}; nothing was charged. No order was placed: try again or use another card"
+            ),
         )],
-        _ => Vec::new(),
+        Payment::Pending => vec![UserError::new(
+            &["input", "payment"],
+            UserErrorCode::PaymentPending,
+            "the payment provider has not confirmed the payment yet; the order is reserved and \
+             will be confirmed or released shortly. Do not pay again",
+        )],
     }
 }
+
+/// Every problem with the input that needs no database, all at once, or
+/// the validated email, address and card.
+async fn check_input(
+    ctx: &Context<'_>,
+    viewer: Option<&Viewer>,
+    input: &CheckoutInput,
+) -> Result<Result<(String, NewAddress, Card), Vec<UserError>>> {
+    let mut errors = Vec::new();
+    let key = input.idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        errors.push(UserError::invalid(
+            "idempotencyKey",
+            "use 1 to 200 characters",
+        ));
+    }
+    let email = receipt_email(ctx, viewer, input.email.as_deref())
+        .await?
+        .map_err(|error| errors.push(error))
+        .ok();
+    let address = check_address(&input.shipping_address)
+        .map_err(|problems| errors.extend(problems))
+        .ok();
+    let card = Card::new(&input.payment.card_number);
+    if !card.is_plausible() {
+        errors.push(UserError {
+            field: vec!["input".into(), "payment".into(), "cardNumber".into()],
+            message: "enter a valid card number".to_owned(),
+            code: UserErrorCode::Invalid,
+        });
+    }
+    Ok(match (email, address) {
+        (Some(email), Some(address)) if errors.is_empty() => Ok((email, address, card)),
+        _ => Err(errors),
+    })
+}
+
+/// Refuses a cart with more lines than one order holds (one built before
+/// the cap, or by hand), before anything is reserved.
+async fn check_cart_size(ctx: &Context<'_>, cart: &Cart) -> Result<Option<UserError>> {
+    let max_lines = ctx
+        .data_opt::<CheckoutConfig>()
+        .cloned()
+        .unwrap_or_default()
+        .max_lines();
+    let lines = {
+        let mut conn = primary_connection(ctx).await?;
+        db::carts::line_count(&mut conn, cart.id)
+            .await
+            .map_err(Error::from)?
+    };
+    Ok((lines > max_lines).then(|| {
+        UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::Invalid,
+            format!(
+                "this cart holds {lines} different books; one order holds at most {max_lines}. \
+                 Remove some to check out"
+            ),
+        )
+    }))
+}
+
+#[derive(Default)]
+pub struct CheckoutMutation;
 
 /// What `checkout` returns: the order (or why there is none) and, for a
 /// guest's order, the token that opens it.
@@ -227,9 +311,6 @@ pub struct CheckoutPayload {
     pub order_access_token: Option<String>,
     pub user_errors: Vec<UserError>,
 }
-
-#[derive(Default)]
-pub struct CheckoutMutation;
 
 #[Object]
 impl CheckoutMutation {
@@ -265,30 +346,17 @@ impl CheckoutMutation {
         input: CheckoutInput,
         access_token_hash: &[u8; 32],
     ) -> Result<OrderPayload> {
-        let key = input.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
-            return Ok(OrderPayload::failed(UserError::invalid(
-                "idempotencyKey",
-                "use 1 to 200 characters",
-            )));
-        }
         let viewer = auth::viewer(ctx).await?;
-        let email = match receipt_email(ctx, viewer.as_ref(), input.email.as_deref()).await? {
-            Ok(email) => email,
-            Err(error) => return Ok(OrderPayload::failed(error)),
+        let (email, address, card) = match check_input(ctx, viewer.as_ref(), &input).await? {
+            Ok(checked) => checked,
+            Err(errors) => {
+                return Ok(OrderPayload {
+                    order: None,
+                    user_errors: errors,
+                });
+            }
         };
-        let address = match check_address(&input.shipping_address) {
-            Ok(address) => address,
-            Err(error) => return Ok(OrderPayload::failed(error)),
-        };
-        let card = Card::new(&input.payment.card_number);
-        if !card.is_plausible() {
-            return Ok(OrderPayload::failed(UserError {
-                field: vec!["input".into(), "payment".into(), "cardNumber".into()],
-                message: "enter a valid card number".to_owned(),
-                code: UserErrorCode::Invalid,
-            }));
-        }
+        let key = input.idempotency_key.trim();
         let Some(cart) = checkout_cart(ctx, viewer.as_ref(), input.cart_id.as_ref()).await? else {
             return Ok(OrderPayload::failed(UserError::new(
                 &["input", "cartId"],
@@ -296,6 +364,9 @@ impl CheckoutMutation {
                 "no such cart",
             )));
         };
+        if let Some(error) = check_cart_size(ctx, &cart).await? {
+            return Ok(OrderPayload::failed(error));
+        }
         let scope = match &viewer {
             Some(viewer) => format!("user:{}", viewer.user_id),
             None => format!("cart:{}", cart.id),
@@ -316,19 +387,26 @@ impl CheckoutMutation {
             shipping_cents: method.price_cents(),
             access_token_hash: viewer.is_none().then_some(access_token_hash),
         };
-        let gateway = ctx.data_unchecked::<std::sync::Arc<dyn PaymentGateway>>();
+        let gateway = ctx.data_unchecked::<Arc<dyn PaymentGateway>>().clone();
+        let config = ctx
+            .data_opt::<CheckoutConfig>()
+            .cloned()
+            .unwrap_or_default();
         let checkout = place_order(
             ctx.data_unchecked::<Db>(),
             ctx.data_unchecked::<Cache>(),
-            gateway.as_ref(),
+            gateway,
+            &config,
             &request,
             &card,
         )
         .await?;
         Ok(match checkout {
-            Ok(Placed { order, charge }) => OrderPayload {
-                order: Some(Order(order)),
-                user_errors: charge_errors(charge),
+            Ok(Placed { order, payment }) => OrderPayload {
+                // A checkout whose card was refused placed no order.
+                order: matches!(payment, Payment::Settled | Payment::Pending)
+                    .then_some(Order(order)),
+                user_errors: payment_errors(&payment),
             },
             Err(refusal) => OrderPayload::failed(refusal_error(ctx, refusal).await?),
         })

@@ -209,9 +209,10 @@ impl Order {
     async fn shipping_method(&self) -> ShippingMethodCode {
         ShippingMethodCode::from_db(&self.0.shipping_method)
     }
-    /// Whether the customer can still cancel it (not shipped yet).
+    /// Whether the customer can still cancel it (not shipped yet, and not
+    /// while its payment is being confirmed).
     async fn can_cancel(&self) -> bool {
-        [db::orders::PENDING_PAYMENT, db::orders::PAID].contains(&self.0.status.as_str())
+        db::order_status::Action::Cancel.allowed_for(&self.0)
     }
     #[graphql(complexity = "10 * child_complexity")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {

@@ -190,9 +190,21 @@ pub async fn place_order(
         Ok(data) => data.checkout,
         Err(error) => return api_error_page(&state, &error),
     };
+    let pending = |order: &checkout::CheckoutCheckoutOrder| {
+        matches!(order.status, checkout::OrderStatus::PENDING_PAYMENT)
+    };
     match (payload.order, payload.user_errors.is_empty()) {
-        (Some(order), true) => {
-            let thanks = format!("Thank you! Your order {} is placed.", order.number);
+        // Placed, or reserved while the card provider confirms the payment
+        // (the order page shows the outcome; paying again would not help).
+        (Some(order), placed) if placed || pending(&order) => {
+            let thanks = if pending(&order) {
+                format!(
+                    "Thank you! Your order {} is reserved while the card provider confirms the payment. Please do not pay again.",
+                    order.number
+                )
+            } else {
+                format!("Thank you! Your order {} is placed.", order.number)
+            };
             // A guest's order page is opened by its token (the link to keep);
             // a customer's by signing in.
             let location = match (&payload.order_access_token, visitor.session.is_some()) {

@@ -4,7 +4,8 @@
 //! - [`access`]: who may see and cancel an order, and guest access tokens;
 //! - [`queries`]: `order` (by number), the staff's `orders` list, and
 //!   `User.orders` (declared by `accounts`, served by [`user_orders`]);
-//! - [`checkout`]: the `checkout` mutation and its inputs;
+//! - [`checkout`]: the `checkout` mutation, [`checkout_input`] its input
+//!   and the checks that need no cart;
 //! - [`workflow`]: `cancelOrder` and the staff's `markOrderShipped`,
 //!   `markOrderDelivered`, `refundOrder`.
 //!
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod checkout;
+pub mod checkout_input;
 pub mod order;
 pub mod queries;
 pub mod workflow;

@@ -28,7 +28,7 @@ use crate::http::errors::plain_error;
 use crate::http::graphql::{Endpoint, get as graphql_get, post as graphql_post};
 use crate::http::{health, request_id};
 use crate::metrics::Metrics;
-use crate::payments::TestGateway;
+use crate::payments::{PaymentGateway, TestGateway};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -36,34 +36,40 @@ pub struct AppState {
     pub db: Db,
     pub cache: Cache,
     pub metrics: Metrics,
+    /// The payment provider (checkout charges, the sweeper asks it).
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl AppState {
+    /// With the built-in test gateway.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
+        Self::with_gateway(config, Arc::new(TestGateway::default()))
+    }
+
+    pub fn with_gateway(config: &Config, gateway: Arc<dyn PaymentGateway>) -> anyhow::Result<Self> {
         let db = Db::new(
             &config.database_url,
             config.database_read_url.as_deref(),
             config.pool_options(),
         );
-        let cache = Cache::new(
-            config.redis_url.as_deref(),
-            &config.cache_namespace,
-            config.cache_ttl,
-            config.redis_timeout,
-            config.redis_backoff,
-        )?;
-        Self::from_parts(db, cache, config)
+        let cache = Cache::from_config(config)?;
+        Self::from_parts(db, cache, gateway, config)
     }
 
-    pub fn from_parts(db: Db, cache: Cache, config: &Config) -> anyhow::Result<Self> {
-        let schema =
-            graphql::build_schema(db.clone(), cache.clone(), Arc::new(TestGateway), config);
+    pub fn from_parts(
+        db: Db,
+        cache: Cache,
+        gateway: Arc<dyn PaymentGateway>,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
+        let schema = graphql::build_schema(db.clone(), cache.clone(), gateway.clone(), config);
         let metrics = Metrics::new()?;
         Ok(Self {
             endpoint: Endpoint::new(schema, db.clone(), cache.clone(), metrics.clone(), config),
             db,
             cache,
             metrics,
+            gateway,
         })
     }
 }

@@ -13,9 +13,13 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
-pub use clients::ClientConfig;
+mod cache;
+mod order_access;
 
 pub mod clients;
+pub use cache::CacheConfig;
+pub use clients::ClientConfig;
+pub use order_access::OrderAccessConfig;
 
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
 /// production.
@@ -32,6 +36,8 @@ pub enum AppEnv {
     /// on an internal address, secrets required.
     Production,
 }
+
+pub mod checkout;
 
 #[derive(Clone, Args)]
 pub struct Config {
@@ -187,6 +193,12 @@ pub struct Config {
     /// The sign-in throttling window, in seconds.
     #[arg(long = "login-throttle-window-secs", env = "LOGIN_THROTTLE_WINDOW_SECS", default_value = "900", value_parser = seconds)]
     pub login_throttle_window: Duration,
+    #[command(flatten)]
+    pub cache: CacheConfig,
+    #[command(flatten)]
+    pub order_access: OrderAccessConfig,
+    #[command(flatten)]
+    pub checkout: checkout::CheckoutConfig,
     #[command(flatten)]
     pub clients: ClientConfig,
 }
@@ -345,6 +357,9 @@ impl fmt::Debug for Config {
             )
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
+            .field("cache", &self.cache)
+            .field("order_access", &self.order_access)
+            .field("checkout", &self.checkout)
             .field("clients", &self.clients)
             .finish()
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod healthcheck;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod order_workflow;
 pub mod payments;
@@ -39,6 +40,12 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
     tokio::spawn(sweep_expired_sessions(
         state.db.clone(),
         config.session_idle,
+    ));
+    tokio::spawn(jobs::sweeper::run(
+        state.db.clone(),
+        state.cache.clone(),
+        state.gateway.clone(),
+        config.checkout.clone(),
     ));
     if let Some(address) = config.metrics_address() {
         let listener = tokio::net::TcpListener::bind(address)

@@ -6,22 +6,37 @@
 //! |---|---|
 //! | `4242 4242 4242 4242` | approved |
 //! | `4000 0000 0000 0002` | declined |
-//! | `4000 0000 0000 0119` | provider error |
+//! | `4000 0000 0000 0119` | provider error (nothing charged) |
+//! | `4000 0000 0000 0077` | the provider never answers (nothing charged) |
+//! | `4000 0000 0000 0085` | charged, then the answer never arrives |
 //!
 //! Any other number that passes the Luhn check is approved; one that fails
 //! it is declined. Card numbers are never stored or logged: only the last four
 //! digits, for the receipt.
 //!
-//! A leaf: it never touches the database. `crate::checkout` and
-//! `crate::order_workflow` call the gateway and have `db` record what it
-//! answered.
+//! Every charge carries an idempotency key: a provider that sees a key again
+//! answers what it answered the first time and charges once, and
+//! [`PaymentGateway::lookup`] tells what happened to a key whose answer was
+//! lost (a timeout, a killed process). The test gateway keeps that record in
+//! memory, for the life of the process.
+//!
+//! A leaf: it never touches the database. `crate::checkout`,
+//! `crate::order_workflow` and `crate::jobs::sweeper` call the gateway and
+//! have `db` record what it answered.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const APPROVE_CARD: &str = "4242424242424242";
 pub const DECLINE_CARD: &str = "4000000000000002";
 pub const ERROR_CARD: &str = "4000000000000119";
+/// The test gateway never answers: the charge times out, nothing charged.
+pub const HANG_CARD: &str = "4000000000000077";
+/// The test gateway charges, then never answers: only a lookup tells.
+pub const CHARGE_THEN_HANG_CARD: &str = "4000000000000085";
 
 /// What the shopper entered.
 #[derive(Clone)]
@@ -90,10 +105,28 @@ pub enum ChargeOutcome {
     Declined {
         reason: String,
     },
-    /// The provider could not be reached or failed: nothing was charged.
+    /// The provider answered that it failed: nothing was charged.
     Failed {
         reason: String,
     },
+    /// No answer (a timeout, a dropped connection): the card may or may not
+    /// have been charged. Only [`PaymentGateway::lookup`] can tell.
+    Unknown {
+        reason: String,
+    },
+}
+
+/// What the provider knows of a charge, by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Charged.
+    Approved { reference: String },
+    /// Refused: nothing was charged.
+    Declined { reason: String },
+    /// The provider never charged with this key.
+    NotFound,
+    /// The provider could not be asked: try again later.
+    Unreachable { reason: String },
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,6 +135,8 @@ pub trait PaymentGateway: Send + Sync {
     /// The provider's name, stored with each payment.
     fn name(&self) -> &'static str;
     fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, ChargeOutcome>;
+    /// What became of the charge made with `idempotency_key`.
+    fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Lookup>;
     /// Returns `reference`'s money; `Err` with a reason when it could not.
     fn refund<'a>(
         &'a self,
@@ -110,8 +145,41 @@ pub trait PaymentGateway: Send + Sync {
     ) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// The built-in gateway (see the module docs for its card numbers).
-pub struct TestGateway;
+/// The built-in gateway (see the module docs for its card numbers). It
+/// remembers each key's outcome, as a real provider does.
+#[derive(Default)]
+pub struct TestGateway {
+    charges: Mutex<HashMap<String, ChargeOutcome>>,
+    requests: AtomicUsize,
+}
+
+impl TestGateway {
+    /// How many charge requests it received (retries of a key included).
+    pub fn charge_requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// How many charges it approved (each key once).
+    pub fn charges_made(&self) -> usize {
+        self.charges.lock().map_or(0, |charges| {
+            charges
+                .values()
+                .filter(|outcome| matches!(outcome, ChargeOutcome::Approved { .. }))
+                .count()
+        })
+    }
+
+    /// Records `outcome` for `key` unless the key has one: returns the
+    /// key's outcome (the first one).
+    fn remember(&self, key: &str, outcome: ChargeOutcome) -> ChargeOutcome {
+        match self.charges.lock() {
+            Ok(mut charges) => charges.entry(key.to_owned()).or_insert(outcome).clone(),
+            Err(_) => ChargeOutcome::Unknown {
+                reason: "the test gateway's record is poisoned".to_owned(),
+            },
+        }
+    }
+}
 
 impl PaymentGateway for TestGateway {
     fn name(&self) -> &'static str {
@@ -119,20 +187,48 @@ impl PaymentGateway for TestGateway {
     }
 
     fn charge<'a>(&'a self, charge: &'a Charge) -> BoxFuture<'a, ChargeOutcome> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
+            let key = charge.idempotency_key.as_str();
+            let approved = ChargeOutcome::Approved {
+                reference: format!("test_{key}"),
+            };
+            let declined = |reason: &str| ChargeOutcome::Declined {
+                reason: reason.to_owned(),
+            };
             match charge.card.number.as_str() {
-                DECLINE_CARD => ChargeOutcome::Declined {
-                    reason: "the card was declined".to_owned(),
-                },
+                DECLINE_CARD => self.remember(key, declined("the card was declined")),
                 ERROR_CARD => ChargeOutcome::Failed {
-                    reason: "the payment provider did not respond".to_owned(),
+                    reason: "the payment provider could not take the payment".to_owned(),
                 },
-                _ if !charge.card.is_plausible() => ChargeOutcome::Declined {
-                    reason: "the card number is not valid".to_owned(),
+                HANG_CARD => std::future::pending().await,
+                CHARGE_THEN_HANG_CARD => {
+                    self.remember(key, approved);
+                    std::future::pending().await
+                }
+                _ if !charge.card.is_plausible() => {
+                    self.remember(key, declined("the card number is not valid"))
+                }
+                _ => self.remember(key, approved),
+            }
+        })
+    }
+
+    fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Lookup> {
+        Box::pin(async move {
+            let Ok(charges) = self.charges.lock() else {
+                return Lookup::Unreachable {
+                    reason: "the test gateway's record is poisoned".to_owned(),
+                };
+            };
+            match charges.get(idempotency_key) {
+                Some(ChargeOutcome::Approved { reference }) => Lookup::Approved {
+                    reference: reference.clone(),
                 },
-                _ => ChargeOutcome::Approved {
-                    reference: format!("test_{}", charge.idempotency_key),
+                Some(ChargeOutcome::Declined { reason }) => Lookup::Declined {
+                    reason: reason.clone(),
                 },
+                _ => Lookup::NotFound,
             }
         })
     }
@@ -167,22 +263,61 @@ mod tests {
             currency: "USD".into(),
             card: Card::new(number),
         };
-        let gateway = TestGateway;
+        let outcome = |number: &str| {
+            let charge = charge(number);
+            async move { TestGateway::default().charge(&charge).await }
+        };
         assert!(matches!(
-            gateway.charge(&charge(APPROVE_CARD)).await,
+            outcome(APPROVE_CARD).await,
             ChargeOutcome::Approved { .. }
         ));
         assert!(matches!(
-            gateway.charge(&charge(DECLINE_CARD)).await,
+            outcome(DECLINE_CARD).await,
             ChargeOutcome::Declined { .. }
         ));
         assert!(matches!(
-            gateway.charge(&charge(ERROR_CARD)).await,
+            outcome(ERROR_CARD).await,
             ChargeOutcome::Failed { .. }
         ));
         assert!(matches!(
-            gateway.charge(&charge("1234")).await,
+            outcome("1234").await,
             ChargeOutcome::Declined { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_key_is_charged_once_and_can_be_looked_up() {
+        let charge = |key: &str, number: &str| Charge {
+            idempotency_key: key.into(),
+            amount_cents: 100,
+            currency: "USD".into(),
+            card: Card::new(number),
+        };
+        let gateway = TestGateway::default();
+        let first = gateway.charge(&charge("order-1", APPROVE_CARD)).await;
+        let again = gateway.charge(&charge("order-1", DECLINE_CARD)).await;
+        assert_eq!(first, again, "a key answers as it did the first time");
+        assert_eq!(gateway.charges_made(), 1);
+        assert!(matches!(
+            gateway.lookup("order-1").await,
+            Lookup::Approved { .. }
+        ));
+        assert_eq!(gateway.lookup("order-2").await, Lookup::NotFound);
+
+        let wait = std::time::Duration::from_millis(50);
+        let hung = tokio::time::timeout(wait, gateway.charge(&charge("order-3", HANG_CARD))).await;
+        assert!(hung.is_err(), "the hanging card never answers");
+        assert_eq!(gateway.lookup("order-3").await, Lookup::NotFound);
+        let silent = charge("order-4", CHARGE_THEN_HANG_CARD);
+        assert!(
+            tokio::time::timeout(wait, gateway.charge(&silent))
+                .await
+                .is_err()
+        );
+        assert!(matches!(
+            gateway.lookup("order-4").await,
+            Lookup::Approved { .. }
+        ));
+        assert_eq!(gateway.charges_made(), 2);
     }
 }

@@ -74,7 +74,7 @@ async function shopper() {
   await page.getByRole('button', { name: 'Place order' }).click();
   const confirmation = await text(page);
   check(confirmation.includes('Thank you'), 'the confirmation thanks the shopper');
-  const number = confirmation.match(/BK-\d+/)?.[0];
+  const number = confirmation.match(/BK-[0-9A-Z]+/)?.[0];
   check(number, 'the order has a number');
   await shot(page, 'order-confirmation');
 
@@ -137,7 +137,7 @@ async function staff() {
   await shopper.getByLabel(/Express delivery/).check();
   await shopper.getByLabel('Card number').fill('4242 4242 4242 4242');
   await shopper.getByRole('button', { name: 'Place order' }).click();
-  const number = (await text(shopper)).match(/BK-\d+/)?.[0];
+  const number = (await text(shopper)).match(/BK-[0-9A-Z]+/)?.[0];
   check(number, 'the guest order has a number');
 
   step('staff ships the order');
@@ -151,8 +151,19 @@ async function staff() {
   await shot(page, 'staff-order-shipped');
 
   step('the guest sees the tracking number');
+  check(/\/orders\/BK-[0-9A-Z]+\?token=/.test(shopper.url()), `the confirmation is the token link, at ${shopper.url()}`);
   await shopper.reload();
   check((await text(shopper)).includes('RM123456789GB'), 'tracking shown to the guest');
+
+  step('the guest finds the order by number and email in another browser');
+  const elsewhere = await newPage();
+  await elsewhere.goto(base + '/orders/lookup');
+  await elsewhere.getByLabel('Order number').fill(number);
+  await elsewhere.getByLabel('Email').fill('guest@example.com');
+  await elsewhere.getByRole('button', { name: 'Find order' }).click();
+  check((await text(elsewhere)).includes('RM123456789GB'), 'the looked-up order shows its tracking');
+  check(!/@|%40|email/i.test(elsewhere.url()), `no email in the address ${elsewhere.url()}`);
+  await shot(elsewhere, 'order-lookup');
 }
 
 try {

@@ -162,9 +162,10 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.html);
     let location = placed.location().unwrap();
     assert!(
-        location.starts_with("/orders/BK-") && location.ends_with("?email=guest%40example.com"),
-        "{location}"
+        location.starts_with("/orders/BK-") && location.contains("?token="),
+        "the confirmation links to the order with its token: {location}"
     );
+    assert!(!location.contains("email"), "{location}");
     assert!(
         !browser.cookies.contains_key("bookstore_cart"),
         "the checked-out cart is forgotten"
@@ -198,16 +199,18 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
     let cart = browser.get("/cart").await;
     assert!(cart.html.contains("Your cart is empty"));
 
-    // Another browser needs the checkout email to see or cancel the order.
+    // Another browser needs the token (or the number and email, posted)
+    // to see or cancel the order.
     let mut stranger = shop.browser();
     let path = format!("/orders/{number}");
     assert_eq!(stranger.get(&path).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
         stranger
-            .get(&format!("{path}?email=someone%40example.com"))
+            .get(&format!("{path}?email=guest%40example.com"))
             .await
             .status,
-        StatusCode::NOT_FOUND
+        StatusCode::NOT_FOUND,
+        "an email in the address opens nothing"
     );
     let csrf = stranger.get("/orders/lookup").await.csrf();
     let refused = stranger
@@ -216,7 +219,7 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
             &[("csrf", &csrf), ("email", "someone@example.com")],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let lookup = stranger
         .submit(
             "/orders/lookup",
@@ -238,33 +241,30 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
             ],
         )
         .await;
-    assert_eq!(found.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        found.location().unwrap(),
-        format!("/orders/{number}?email=Guest%40Example.com")
+        found.status,
+        StatusCode::OK,
+        "the order itself, no redirect"
     );
-    let seen = stranger.get(&found.location().unwrap()).await;
-    assert_eq!(seen.status, StatusCode::OK);
     assert!(
-        seen.html.contains(">Paid</span>"),
+        found.html.contains(">Paid</span>"),
         "the wrong email cancelled nothing"
     );
 
-    // The guest cancels: the button carries the email.
+    // The guest cancels from the confirmation page: the button carries the
+    // token, and so does the question page's form.
     let order = browser.get(&location).await;
+    let token = location.split("?token=").nth(1).unwrap().to_owned();
     assert!(
         order
             .html
-            .contains("name=\"email\" value=\"guest@example.com\"")
+            .contains(&format!("name=\"token\" value=\"{token}\""))
     );
-    // (The button leads to the question page, whose form holds the token.)
-    let question = browser
-        .get(&format!("{path}/cancel?email=guest%40example.com"))
-        .await;
+    let question = browser.get(&format!("{path}/cancel?token={token}")).await;
     let cancelled = browser
         .post(
             &format!("{path}/cancel"),
-            &[("csrf", &question.csrf()), ("email", "guest@example.com")],
+            &[("csrf", &question.csrf()), ("token", &token)],
         )
         .await;
     assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
@@ -393,8 +393,13 @@ async fn checkout_errors_are_shown_next_to_their_fields() {
     browser.cookies = cookies;
     let second = check_out(&mut browser, &refused, &fields).await;
     assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.html);
-    assert_eq!(second.location(), first.location());
-    let order = browser.get(&first.location().unwrap()).await;
+    let (first, second) = (first.location().unwrap(), second.location().unwrap());
+    let order_of = |location: &str| location.split('?').next().unwrap().to_owned();
+    assert_eq!(order_of(&second), order_of(&first), "one order");
+    // The page shown is the second answer's; its link opens the order (the
+    // retry replaced the first link's token).
+    assert_eq!(browser.get(&first).await.status, StatusCode::NOT_FOUND);
+    let order = browser.get(&second).await;
     assert_eq!(
         order.html.matches("ending 4242").count(),
         1,
@@ -454,6 +459,7 @@ async fn forms_without_the_right_csrf_token_change_nothing() {
             vec![("number", "BK-100001"), ("email", "a@b.c")],
         ),
         ("/orders/BK-100001/cancel", vec![("email", "a@b.c")]),
+        ("/orders/BK-100001/cancel/ask", vec![("email", "a@b.c")]),
     ] {
         assert_eq!(
             browser.post(action, &fields).await.status,
@@ -645,10 +651,9 @@ async fn cancelling_an_order_asks_for_confirmation_first() {
     assert!(!order.html.contains("method=\"post\" class=\"form\""));
 
     // The question: what is being cancelled, and a button that does it.
+    let token = location.split("?token=").nth(1).unwrap().to_owned();
     let question = browser
-        .get(&format!(
-            "/orders/{number}/cancel?email=careful%40example.com"
-        ))
+        .get(&format!("/orders/{number}/cancel?token={token}"))
         .await;
     assert_eq!(question.status, StatusCode::OK, "{}", question.html);
     assert!(question.html.contains(&format!("Cancel order {number}?")));
@@ -675,7 +680,7 @@ async fn cancelling_an_order_asks_for_confirmation_first() {
     let cancelled = browser
         .post(
             &format!("/orders/{number}/cancel"),
-            &[("csrf", &question.csrf()), ("email", "careful@example.com")],
+            &[("csrf", &question.csrf()), ("token", &token)],
         )
         .await;
     assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
@@ -684,9 +689,7 @@ async fn cancelling_an_order_asks_for_confirmation_first() {
 
     // Once cancelled, the question is not asked again.
     let again = browser
-        .get(&format!(
-            "/orders/{number}/cancel?email=careful%40example.com"
-        ))
+        .get(&format!("/orders/{number}/cancel?token={token}"))
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(again.location().unwrap(), location);
@@ -715,4 +718,39 @@ async fn a_cross_site_post_with_a_valid_token_changes_nothing() {
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     assert!(browser.cookies.contains_key("bookstore_cart"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_checkout_error_is_shown_at_once() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    add_book(&mut browser, "1").await;
+    let form = browser.get("/checkout").await;
+    let csrf = form.csrf();
+    let key = input(&form, "idempotency_key");
+    let refused = browser
+        .post(
+            "/checkout",
+            &[
+                ("csrf", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("shipping_method", "STANDARD"),
+                ("email", "guest@example.com"),
+                ("name", "Ada Reader"),
+                ("line1", ""),
+                ("city", "Springfield"),
+                ("postal_code", " "),
+                ("country", "USA"),
+                ("card_number", "1234"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["line1", "postal_code", "country", "card_number"] {
+        assert!(
+            refused.html.contains(&format!("id=\"{field}-error\"")),
+            "{field}'s error is shown: {}",
+            refused.html
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`passwords`]: argon2id hashing and verification (bounded), length rules.
 //! - [`tokens`]: random 256-bit tokens and their stored hash.
-//! - [`sessions`]: session storage (Postgres, cached in Redis) and the
+//! - [`sessions`]: session storage (Postgres, never cached) and the
 //!   [`Viewer`] a session stands for.
 //! - [`request`]: a request's credentials, resolved once; `require_*` guards.
 //! - [`throttle`]: throttles (sign-in, registration, profile changes) per

@@ -1,8 +1,9 @@
 //! Sessions: 256-bit random opaque tokens; Postgres stores only their
-//! SHA-256 and is the source of truth; Redis caches lookups for
-//! [`SESSION_TTL`]. Idle and absolute expiry; revocation deletes the row and
-//! the cache entry at once, so a session ended on one instance is ended on
-//! every instance.
+//! SHA-256 and answers every lookup (on the primary). Idle and absolute
+//! expiry; revocation deletes the row, so a session ended on one instance is
+//! refused by every instance from the next request on, whatever Redis did
+//! (down, hung, flushed or restored from an old snapshot). Never caches a
+//! lookup anywhere: a cached session could outlive its revocation.
 
 use std::time::Duration;
 
@@ -10,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::tokens::{new_token, token_hash};
-use crate::cache::{Cache, Entry, SESSION_TTL};
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::Error;
@@ -38,16 +38,14 @@ impl Viewer {
 #[derive(Clone)]
 pub struct Sessions {
     db: Db,
-    cache: Cache,
     idle: Duration,
     max_age: Duration,
 }
 
 impl Sessions {
-    pub fn new(db: Db, cache: Cache, config: &Config) -> Self {
+    pub fn new(db: Db, config: &Config) -> Self {
         Self {
             db,
-            cache,
             idle: config.session_idle,
             max_age: config.session_max_age,
         }
@@ -86,12 +84,6 @@ impl Sessions {
     pub async fn resolve(&self, token: &str) -> Result<Option<Viewer>, Error> {
         let hash = token_hash(token);
         let now = Utc::now();
-        if let Some(viewer) = self.cache.session::<Viewer>(&hash).await
-            && viewer.expires_at > now
-            && viewer.last_seen_at + self.idle > now
-        {
-            return Ok(Some(viewer));
-        }
         let mut conn = self.db.primary().await?;
         let Some(found) = db::sessions::find_active(&mut conn, &hash, now - self.idle).await?
         else {
@@ -108,40 +100,19 @@ impl Sessions {
             db::sessions::touch(&mut conn, viewer.session_id).await?;
             viewer.last_seen_at = now;
         }
-        let ttl = (viewer.expires_at - now)
-            .to_std()
-            .unwrap_or_default()
-            .min(SESSION_TTL);
-        self.cache.store_session(&hash, &viewer, ttl).await;
         Ok(Some(viewer))
     }
 
-    /// Ends one session everywhere: the row and its cache entry.
+    /// Ends one session everywhere (its row goes).
     pub async fn end(&self, session_id: i64) -> Result<bool, Error> {
         let mut conn = self.db.primary().await?;
-        let Some(hash) = db::sessions::delete(&mut conn, session_id).await? else {
-            return Ok(false);
-        };
-        forget(&self.cache, &[hash]).await;
-        Ok(true)
+        Ok(db::sessions::delete(&mut conn, session_id).await?.is_some())
     }
 
     /// Ends every session of `user_id` but `keep`.
     pub async fn end_others(&self, user_id: i64, keep: Option<i64>) -> Result<usize, Error> {
         let mut conn = self.db.primary().await?;
         let hashes = db::sessions::delete_others(&mut conn, user_id, keep).await?;
-        forget(&self.cache, &hashes).await;
         Ok(hashes.len())
     }
-}
-
-/// Drops the cached lookups of sessions whose rows were deleted (by their
-/// stored hashes), so they end on every instance now.
-pub async fn forget(cache: &Cache, hashes: &[Vec<u8>]) {
-    let entries: Vec<Entry> = hashes
-        .iter()
-        .filter_map(|hash| <[u8; 32]>::try_from(hash.as_slice()).ok())
-        .map(Entry::Session)
-        .collect();
-    cache.invalidate(&entries).await;
 }

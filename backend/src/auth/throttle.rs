@@ -8,8 +8,9 @@
 //! client address (a success is taken back: only failures use it up);
 //! `changePassword` and email changes count as sign-in attempts (they
 //! guess the current password); registrations per client; profile and
-//! password changes per account. Other throttles (guest order lookup)
-//! define a [`Rule`] and call [`Throttle::count`] with a [`client_key`].
+//! password changes per account; guest order lookups (number + email) per
+//! client and per order number. Other throttles define a [`Rule`] and call
+//! [`Throttle::count`] with a [`client_key`].
 //!
 //! Client keys are addresses, and an IPv6 client is its /64 (one
 //! subscriber's network), so rotating addresses within it does not help.
@@ -155,6 +156,38 @@ impl Throttle {
     pub async fn profile_change(&self, user_id: i64) -> Result<(), Error> {
         self.count(&self.profile_account, &user_id.to_string())
             .await
+    }
+}
+
+/// Guest order lookups (order number + checkout email), counted like
+/// sign-ins: per client address and per order number (as normalized, so
+/// `bk-…` and `BK-…` share a count), over `config.lookup_window`.
+impl Throttle {
+    /// Counts one lookup of `number`; `Err(TooManyAttempts)` past either
+    /// limit, whether or not such an order exists.
+    pub async fn order_lookup(
+        &self,
+        config: &crate::config::OrderAccessConfig,
+        number: &str,
+        client_address: &str,
+    ) -> Result<(), Error> {
+        let number: String = number.chars().take(64).collect();
+        let by_number = Rule {
+            name: "order-lookup:number",
+            max: config.lookups_per_number,
+            window: config.lookup_window,
+        };
+        let by_client = Rule {
+            name: "order-lookup:client",
+            max: config.lookups_per_client,
+            window: config.lookup_window,
+        };
+        let client = client_key(client_address);
+        let (number, client) = tokio::join!(
+            self.count(&by_number, &number),
+            self.count(&by_client, &client),
+        );
+        number.and(client)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Random tokens (sessions, carts) and the hash under which a session
-//! token is stored. A token itself is never stored.
+//! Random tokens (sessions, carts, guest orders' access tokens) and the
+//! hash under which a session or access token is stored. A token itself is
+//! never stored.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::TryRng;

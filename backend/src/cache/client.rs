@@ -1,16 +1,21 @@
 //! The Redis connection and its discipline: every call bounded by the
-//! timeout, a failure starting the back-off, outages and recoveries logged
-//! once. Must never return a Redis error to a caller: a failed call is `None`.
+//! timeout (connecting included), a failure opening the breaker (back-off,
+//! then one probe), and no call served before the instance has caught up
+//! after an outage (see `recovery`). Must never return a Redis error to a
+//! caller: a failed or skipped call is `None`.
 
 use std::fmt::Display;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
+use super::breaker::Breaker;
+use super::flights::Flights;
 use super::keys::{CACHE_VERSION, Kind};
+use super::recovery::Recovery;
+use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,6 +25,33 @@ pub enum CacheStatus {
     Disabled,
 }
 
+/// How the cache behaves (see `config::CacheConfig` for the meaning).
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    pub namespace: String,
+    pub ttl: Duration,
+    pub timeout: Duration,
+    pub backoff: Duration,
+    pub recent_write: Duration,
+    pub lease: Duration,
+    /// Catalog reads go to a replica that may lag the primary.
+    pub replica_reads: bool,
+}
+
+impl CacheSettings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            namespace: config.cache_namespace.clone(),
+            ttl: config.cache_ttl,
+            timeout: config.redis_timeout,
+            backoff: config.redis_backoff,
+            recent_write: config.cache.recent_write,
+            lease: config.cache.lease,
+            replica_reads: config.database_read_url.is_some(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Cache {
     pub(super) inner: Arc<Inner>,
@@ -27,14 +59,11 @@ pub struct Cache {
 
 pub(super) struct Inner {
     pub(super) connection: Option<ConnectionManager>,
-    pub(super) namespace: String,
+    pub(super) settings: CacheSettings,
     pub(super) ttl: Duration,
-    pub(super) timeout: Duration,
-    pub(super) backoff: Duration,
-    /// While set and in the future, Redis is skipped.
-    pub(super) bypass_until: std::sync::Mutex<Option<Instant>>,
-    /// Whether the outage has been logged (so it is logged once).
-    pub(super) down: AtomicBool,
+    pub(super) breaker: Breaker,
+    pub(super) recovery: Recovery,
+    pub(super) flights: Arc<Flights>,
 }
 
 impl Cache {
@@ -47,44 +76,73 @@ impl Cache {
         timeout: Duration,
         backoff: Duration,
     ) -> anyhow::Result<Self> {
+        Self::with_settings(
+            url,
+            CacheSettings {
+                namespace: namespace.to_owned(),
+                ttl,
+                timeout,
+                backoff,
+                recent_write: Duration::from_secs(30),
+                lease: Duration::from_secs(1),
+                replica_reads: false,
+            },
+        )
+    }
+
+    /// The cache `config` describes.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        Self::with_settings(
+            config.redis_url.as_deref(),
+            CacheSettings::from_config(config),
+        )
+    }
+
+    pub fn with_settings(url: Option<&str>, settings: CacheSettings) -> anyhow::Result<Self> {
         let connection = match url {
             Some(url) => {
                 let client = redis::Client::open(url).map_err(|error| {
                     anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {error}")
                 })?;
+                // Bounded everywhere: connecting, each response, and no
+                // retry loop inside the manager (the breaker decides).
                 let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(timeout);
+                    .set_connection_timeout(Some(settings.timeout))
+                    .set_response_timeout(Some(settings.timeout))
+                    .set_number_of_retries(0)
+                    .set_max_delay(settings.timeout);
                 Some(ConnectionManager::new_lazy_with_config(client, config)?)
             }
             None => None,
         };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                connection,
-                namespace: namespace.to_owned(),
-                ttl,
-                timeout,
-                backoff,
-                bypass_until: std::sync::Mutex::new(None),
-                down: AtomicBool::new(false),
-            }),
-        })
+        Ok(Self::assemble(connection, settings))
     }
 
     /// A cache that never stores anything.
     pub fn disabled() -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                connection: None,
+        Self::assemble(
+            None,
+            CacheSettings {
                 namespace: String::new(),
                 ttl: Duration::ZERO,
                 timeout: Duration::ZERO,
                 backoff: Duration::ZERO,
-                bypass_until: std::sync::Mutex::new(None),
-                down: AtomicBool::new(false),
+                recent_write: Duration::ZERO,
+                lease: Duration::ZERO,
+                replica_reads: false,
+            },
+        )
+    }
+
+    fn assemble(connection: Option<ConnectionManager>, settings: CacheSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                connection,
+                ttl: settings.ttl,
+                breaker: Breaker::new(settings.backoff),
+                recovery: Recovery::default(),
+                flights: Arc::default(),
+                settings,
             }),
         }
     }
@@ -94,192 +152,126 @@ impl Cache {
         self.namespaced(format_args!("{}:{id}", kind.as_str()))
     }
 
-    /// Pings Redis (bypassing the back-off) for the readiness report.
-    pub async fn status(&self) -> CacheStatus {
-        let Some(connection) = self.inner.connection.clone() else {
-            return CacheStatus::Disabled;
-        };
-        let mut connection = connection;
-        let ping = tokio::time::timeout(
-            self.inner.timeout,
-            redis::cmd("PING").query_async::<String>(&mut connection),
-        )
-        .await;
-        match ping {
-            Ok(Ok(_)) => {
-                self.mark_up();
-                CacheStatus::Ok
-            }
-            Ok(Err(error)) => {
-                self.mark_down(&error.to_string());
-                CacheStatus::Unavailable
-            }
-            Err(_) => {
-                self.mark_down("timed out");
-                CacheStatus::Unavailable
-            }
-        }
+    pub(super) fn enabled(&self) -> bool {
+        self.inner.connection.is_some()
     }
 
-    pub(super) async fn get_many(&self, keys: &[String]) -> Vec<Option<Vec<u8>>> {
-        let result = self
+    /// Whether Redis answers, for the readiness report (while backing off:
+    /// unavailable, without asking).
+    pub async fn status(&self) -> CacheStatus {
+        if !self.enabled() {
+            return CacheStatus::Disabled;
+        }
+        let ping = self
             .run(|mut connection| async move {
-                redis::cmd("MGET")
-                    .arg(keys)
-                    .query_async::<Vec<Option<Vec<u8>>>>(&mut connection)
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
                     .await
             })
             .await;
-        match result {
-            Some(values) if values.len() == keys.len() => values,
-            _ => vec![None; keys.len()],
+        match ping {
+            Some(_) => CacheStatus::Ok,
+            None => CacheStatus::Unavailable,
         }
     }
 
-    pub(super) async fn set_many(&self, entries: &[(String, Vec<u8>)]) {
-        if entries.is_empty() {
-            return;
-        }
-        let ttl = self.inner.ttl.as_secs().max(1);
-        self.run(|mut connection| async move {
-            let mut pipe = redis::pipe();
-            for (key, value) in entries {
-                pipe.set_ex(key, value, ttl).ignore();
-            }
-            pipe.query_async::<()>(&mut connection).await
-        })
-        .await;
-    }
-
-    /// Runs one Redis call unless the cache is off or backing off, bounded by
-    /// the timeout; a failure starts the back-off.
+    /// Runs one Redis call unless the cache is off or backing off, after
+    /// the instance caught up with what it missed, bounded by the timeout;
+    /// a failure opens the breaker.
     pub(super) async fn run<T, F, Fut>(&self, call: F) -> Option<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let connection = self.inner.connection.clone()?;
-        if self.backing_off() {
+        if !self.inner.breaker.is_closed() {
             return None;
         }
-        match tokio::time::timeout(self.inner.timeout, call(connection)).await {
-            Ok(Ok(value)) => {
-                self.mark_up();
-                Some(value)
-            }
+        if self.inner.recovery.needed() && !self.catch_up(connection.clone(), false).await {
+            return None;
+        }
+        self.bounded(call(connection)).await
+    }
+
+    /// `call` within the timeout; a failure opens the breaker.
+    pub(super) async fn bounded<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(self.inner.settings.timeout, call).await {
+            Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
-                self.mark_down(&error.to_string());
+                self.failed(&error.to_string());
                 None
             }
             Err(_) => {
-                self.mark_down(&format!("no answer within {:?}", self.inner.timeout));
+                self.failed(&format!(
+                    "no answer within {:?}",
+                    self.inner.settings.timeout
+                ));
                 None
             }
         }
     }
 
-    fn backing_off(&self) -> bool {
-        let Ok(mut until) = self.inner.bypass_until.lock() else {
-            return false;
+    fn failed(&self, reason: &str) {
+        // Whatever this instance does not see from now on, it must check
+        // before it trusts Redis again.
+        self.inner.recovery.require();
+        if self.inner.breaker.failed(reason) {
+            self.start_prober();
+        }
+    }
+
+    /// Tries Redis once per back-off until it answers and this instance
+    /// has caught up, then closes the breaker. Requests meanwhile skip Redis.
+    fn start_prober(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to wait in: let the next call try Redis itself.
+            self.inner.breaker.prober_stopped();
+            self.inner.breaker.recovered();
+            return;
         };
-        match *until {
-            Some(deadline) if Instant::now() < deadline => true,
-            Some(_) => {
-                // The back-off is over: let this call try Redis again.
-                *until = None;
-                false
+        let cache = self.clone();
+        runtime.spawn(async move {
+            let breaker = &cache.inner.breaker;
+            loop {
+                tokio::time::sleep(breaker.backoff()).await;
+                if !cache.probe().await {
+                    continue;
+                }
+                breaker.prober_stopped();
+                // A failure between the probe and now found the prober
+                // still running: carry on for it.
+                if breaker.is_closed() || !breaker.claim_prober() {
+                    break;
+                }
             }
-            None => false,
-        }
+        });
     }
 
-    fn mark_down(&self, reason: &str) {
-        if let Ok(mut until) = self.inner.bypass_until.lock() {
-            *until = Some(Instant::now() + self.inner.backoff);
+    async fn probe(&self) -> bool {
+        let Some(mut connection) = self.inner.connection.clone() else {
+            return true;
+        };
+        if self.inner.recovery.needed() && !self.catch_up(connection.clone(), true).await {
+            return false;
         }
-        if !self.inner.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                reason,
-                backoff = ?self.inner.backoff,
-                "Redis unavailable: serving from Postgres and retrying Redis after the back-off"
-            );
+        let ping = self
+            .bounded(redis::cmd("PING").query_async::<String>(&mut connection))
+            .await;
+        if ping.is_none() || self.inner.recovery.needed() {
+            return false;
         }
-    }
-
-    fn mark_up(&self) {
-        if self.inner.down.swap(false, Ordering::Relaxed) {
-            tracing::info!("Redis is answering again: cache re-enabled");
-        }
+        self.inner.breaker.recovered();
+        true
     }
 
     /// A key in this cache's namespace: `{namespace}:v{CACHE_VERSION}:{name}`.
     pub(super) fn namespaced(&self, name: impl Display) -> String {
-        format!("{}:v{CACHE_VERSION}:{name}", self.inner.namespace)
+        format!("{}:v{CACHE_VERSION}:{name}", self.inner.settings.namespace)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use tracing_subscriber::layer::SubscriberExt;
-
-    use std::collections::HashMap;
-
-    use super::*;
-
-    /// Counts WARN events.
-    struct Warnings(Arc<AtomicUsize>);
-
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            _: tracing_subscriber::layer::Context<'_, S>,
-        ) {
-            if *event.metadata().level() == tracing::Level::WARN {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn an_outage_is_logged_once_not_per_request() {
-        let warnings = Arc::new(AtomicUsize::new(0));
-        let subscriber = tracing_subscriber::registry().with(Warnings(warnings.clone()));
-        let _guard = tracing::subscriber::set_default(subscriber);
-        // Nothing listens on port 1; no back-off, so every call tries Redis.
-        let cache = Cache::new(
-            Some("redis://127.0.0.1:1"),
-            "test",
-            Duration::from_secs(60),
-            Duration::from_millis(100),
-            Duration::ZERO,
-        )
-        .unwrap();
-        for _ in 0..5 {
-            let found: HashMap<i64, String> = cache
-                .read_through(Kind::Book, &[1, 2], |ids| async move {
-                    Ok::<_, ()>(ids.into_iter().map(|id| (id, id.to_string())).collect())
-                })
-                .await
-                .unwrap();
-            assert_eq!(found.len(), 2, "values come from the loader");
-        }
-        assert_eq!(warnings.load(Ordering::Relaxed), 1);
-    }
-
-    #[tokio::test]
-    async fn a_disabled_cache_always_loads() {
-        let cache = Cache::disabled();
-        let found: HashMap<i64, i64> = cache
-            .read_through(Kind::Genre, &[7], |ids| async move {
-                Ok::<_, ()>(ids.into_iter().map(|id| (id, id * 2)).collect())
-            })
-            .await
-            .unwrap();
-        assert_eq!(found.get(&7), Some(&14));
-        assert_eq!(cache.status().await, CacheStatus::Disabled);
-    }
-}
+mod tests;

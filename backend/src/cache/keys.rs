@@ -3,10 +3,10 @@
 
 /// Bump whenever the shape of a cached value changes: old entries are then
 /// simply never read again (and expire with their TTL).
-pub const CACHE_VERSION: u32 = 2;
+pub const CACHE_VERSION: u32 = 3;
 
 /// One kind of cached entity; the kind names the Redis key prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `db::books::Book` by book id.
     Book,
@@ -33,7 +33,7 @@ impl Kind {
 }
 
 /// Something a write made stale, for [`Cache::invalidate`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entry {
     /// One cached entity.
     Entity(Kind, i64),
@@ -41,6 +41,4 @@ pub enum Entry {
     /// archives, restores or re-prices a book, or changes whether it is in
     /// stock, can change any of them).
     BookCounts,
-    /// A cached session, by the SHA-256 of its token.
-    Session([u8; 32]),
 }

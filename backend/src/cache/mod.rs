@@ -1,21 +1,29 @@
 //! The Redis cache in front of Postgres: key naming, read-through for the
-//! DataLoaders (one MGET, then one pipelined SET for the misses), the one
-//! invalidation function writes call, cached sessions, event counters for
-//! throttling and the catalog's listing counts.
+//! DataLoaders (single-flight, leases, stamped stores), the one invalidation
+//! function writes call, event counters for throttling and the catalog's
+//! listing counts. Sessions are not cached: Postgres answers for every
+//! request, so a revoked session is refused whatever Redis did.
 //!
 //! Redis is an optimisation, never a dependency: every call is bounded by a
-//! short timeout, a failure switches the cache off for a back-off period, and
-//! both the outage and the recovery are logged once. It must never turn a
-//! Redis problem into an error for the shopper.
+//! short timeout, a failure switches the cache off for a back-off period
+//! (then one call probes), invalidations missed meanwhile are replayed and
+//! the entries from before retired, and both the outage and the recovery
+//! are logged once. It must never turn a Redis problem into an error for
+//! the shopper, nor serve a value older than the last committed write for
+//! longer than one request.
 
+mod breaker;
 mod client;
 mod counts;
 mod entities;
 mod events;
+mod flights;
+mod invalidation;
 mod keys;
-mod sessions;
+mod recovery;
+mod scripts;
 
-pub use client::{Cache, CacheStatus};
+pub use client::{Cache, CacheSettings, CacheStatus};
 pub use counts::CountLookup;
+pub use entities::Source;
 pub use keys::{CACHE_VERSION, Entry, Kind};
-pub use sessions::SESSION_TTL;

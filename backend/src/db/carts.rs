@@ -143,6 +143,51 @@ pub async fn set_quantity(
     touch(conn, cart_id).await
 }
 
+/// A new line would exceed the cart's line limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyLines;
+
+/// Sets a line's quantity, adding the line only while the cart holds fewer
+/// than `max_lines`. The cart's row is locked first, so concurrent adds to
+/// one cart cannot pass the limit together.
+pub async fn put_line(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    book_id: i64,
+    quantity: i32,
+    max_lines: usize,
+) -> QueryResult<Result<(), TooManyLines>> {
+    conn.transaction(async |conn| {
+        carts::table
+            .find(cart_id)
+            .select(carts::id)
+            .for_update()
+            .first::<i64>(conn)
+            .await?;
+        let lines = cart_lines::table
+            .filter(cart_lines::cart_id.eq(cart_id))
+            .select(cart_lines::book_id)
+            .load::<i64>(conn)
+            .await?;
+        if !lines.contains(&book_id) && lines.len() >= max_lines {
+            return Ok(Err(TooManyLines));
+        }
+        set_quantity(conn, cart_id, book_id, quantity).await?;
+        Ok(Ok(()))
+    })
+    .await
+}
+
+/// How many lines (different books) the cart holds.
+pub async fn line_count(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<usize> {
+    let count: i64 = cart_lines::table
+        .filter(cart_lines::cart_id.eq(cart_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
 pub async fn remove_line(
     conn: &mut AsyncPgConnection,
     cart_id: i64,

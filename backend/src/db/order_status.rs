@@ -45,8 +45,17 @@ pub enum Action<'a> {
 }
 
 impl Action<'_> {
-    /// Whether `order`'s current status allows this change.
+    /// Whether `order`'s current status allows this change. An order
+    /// awaiting payment whose charge was sent cannot be cancelled: the
+    /// money may have been taken (the gateway's answer, or the payment
+    /// sweeper asking it, settles it).
     pub fn allowed_for(&self, order: &Order) -> bool {
+        if matches!(self, Action::Cancel)
+            && order.status == PENDING_PAYMENT
+            && order.charge_started_at.is_some()
+        {
+            return false;
+        }
         let allowed: &[&str] = match self {
             Action::Cancel => &[PENDING_PAYMENT, PAID],
             Action::Ship { .. } => &[PAID],

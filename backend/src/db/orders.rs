@@ -1,11 +1,16 @@
 //! The order table group's rows (orders, their lines, addresses, payments,
 //! shipments) and its reads: one order by id or number, pages of orders,
-//! and the batched lookups the order DataLoaders run.
+//! and the batched lookups the order DataLoaders run. Also the order row's
+//! own writes: [`insert`] (a random number, retried on a collision) and a
+//! guest order's access token ([`set_access_token`], only its hash).
 //!
-//! Writes live by concept: [`super::reservations`] (stock and new orders),
-//! [`super::payments`] (payment records) and [`super::order_status`]
-//! (lifecycle transitions). Nothing here calls a payment gateway or knows
-//! about GraphQL.
+//! Other writes live by concept: [`super::reservations`] (stock and new
+//! orders), [`super::payments`] (payment records) and
+//! [`super::order_status`] (lifecycle transitions). Nothing here calls a
+//! payment gateway or knows about GraphQL, and nothing here decides who may
+//! see an order (`graphql::orders::queries::visible_order` does). Guest
+//! orders join an account only through
+//! [`attach_guest_orders_of_verified_email`].
 
 use std::collections::HashMap;
 
@@ -14,8 +19,10 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rand::TryRng;
 
 use super::schema::{addresses, order_lines, orders, payments, shipments};
+use crate::domain::order_number;
 
 pub const PENDING_PAYMENT: &str = "PENDING_PAYMENT";
 pub const PAID: &str = "PAID";
@@ -43,6 +50,28 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// A guest order's access token, as its SHA-256 (never the token).
+    pub access_token_hash: Option<Vec<u8>>,
+    /// When checkout sent its charge to the gateway (committed first): from
+    /// then on only the gateway's answer, or a lookup, settles the order.
+    pub charge_started_at: Option<DateTime<Utc>>,
+}
+
+/// A new order; its number is drawn by [`insert`].
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder<'a> {
+    pub user_id: Option<i64>,
+    pub email: &'a str,
+    pub status: &'a str,
+    pub currency: &'a str,
+    pub subtotal_cents: i32,
+    pub shipping_cents: i32,
+    pub total_cents: i32,
+    pub shipping_method: &'a str,
+    pub shipping_address_id: i64,
+    /// A guest order's access token, as its SHA-256.
+    pub access_token_hash: Option<&'a [u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -135,12 +164,14 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<O
         .optional()
 }
 
+/// The order with `number` as a person typed it (see
+/// [`order_number::normalize`]).
 pub async fn find_by_number(
     conn: &mut AsyncPgConnection,
     number: &str,
 ) -> QueryResult<Option<Order>> {
     orders::table
-        .filter(orders::number.eq(number.trim().to_uppercase()))
+        .filter(orders::number.eq(order_number::normalize(number)))
         .select(Order::as_select())
         .first(conn)
         .await
@@ -176,7 +207,8 @@ async fn page_of<'a>(
     Ok((page, total))
 }
 
-/// A page of a user's orders, newest first, and how many they have.
+/// A page of a user's orders, newest first, and how many they have
+/// (checkouts whose card was declined are not orders to them).
 pub async fn page_for_user(
     conn: &mut AsyncPgConnection,
     user_id: i64,
@@ -186,6 +218,8 @@ pub async fn page_for_user(
     let filtered = || {
         orders::table
             .filter(orders::user_id.eq(user_id))
+            // A checkout whose card was declined placed no order.
+            .filter(orders::declined_at.is_null())
             .into_boxed()
     };
     page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await
@@ -269,17 +303,77 @@ pub async fn shipments_for(
     Ok(rows.into_iter().map(|row| (row.order_id, row)).collect())
 }
 
-/// Gives a newly registered user the guest orders placed with their email.
-pub async fn attach_guest_orders(
+/// How many random numbers [`insert`] tries before giving up (each clash
+/// has odds of about one in 10^15 per existing order).
+const NUMBER_TRIES: usize = 8;
+
+/// Inserts `order` under a new random number (drawn again if it is taken)
+/// and returns it. Runs inside the caller's transaction: a taken number
+/// is skipped with `ON CONFLICT DO NOTHING`, which does not abort it.
+pub async fn insert(conn: &mut AsyncPgConnection, order: &NewOrder<'_>) -> QueryResult<Order> {
+    for _ in 0..NUMBER_TRIES {
+        let inserted = diesel::insert_into(orders::table)
+            .values((orders::number.eq(random_number()), order))
+            .on_conflict(orders::number)
+            .do_nothing()
+            .returning(Order::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(order) = inserted {
+            return Ok(order);
+        }
+    }
+    Err(diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        Box::new(format!("no free order number in {NUMBER_TRIES} tries")),
+    ))
+}
+
+/// A number drawn from the operating system's generator.
+fn random_number() -> String {
+    let mut random = [0u8; order_number::RANDOM_CHARS];
+    // Failing the operating system's generator is not recoverable.
+    #[allow(clippy::expect_used)]
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut random)
+        .expect("the operating system's random generator");
+    order_number::from_random_bytes(&random)
+}
+
+/// Stores the hash of a guest order's new access token, replacing any
+/// before (so an earlier token stops working). `false` if the order is not
+/// a guest order: a customer's order is never opened by a token.
+pub async fn set_access_token(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    token_hash: &[u8; 32],
+) -> QueryResult<bool> {
+    let updated = diesel::update(orders::table.find(order_id))
+        .filter(orders::user_id.is_null())
+        .set(orders::access_token_hash.eq(token_hash.as_slice()))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
+/// Gives an account the guest orders placed with its email: to be called
+/// only once the account has *proven* it owns that email (a verification
+/// link followed), never on registration or sign-in, or anyone could
+/// register with someone else's email and read their orders. Nothing calls
+/// it yet: email verification arrives with the email issue. The orders
+/// lose their access tokens (a customer's order opens by sign-in only).
+pub async fn attach_guest_orders_of_verified_email(
     conn: &mut AsyncPgConnection,
     user_id: i64,
-    email: &str,
+    verified_email: &str,
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "UPDATE orders SET user_id = $1 WHERE user_id IS NULL AND lower(email) = lower($2)",
+        "UPDATE orders SET user_id = $1, access_token_hash = NULL
+         WHERE user_id IS NULL AND lower(email) = lower($2)",
     )
     .bind::<BigInt, _>(user_id)
-    .bind::<Text, _>(email)
+    .bind::<Text, _>(verified_email)
     .execute(conn)
     .await
 }

@@ -1,16 +1,22 @@
-//! Payment records: what a charge or a refund did, written under the
-//! order's row lock (see [`super::orders::lock`]) so one order is charged
-//! once however many retries race.
+//! Payment records and settling an order's payment. Checkout's charge runs
+//! outside any transaction: [`start_charge`] commits that a charge is in
+//! flight before the gateway is called, and [`settle`] records the answer
+//! in one transaction under the order's row lock (see
+//! [`super::orders::lock`]), so however many retries, sweepers and late
+//! answers race, an order is settled once. [`claim_stale`] hands the
+//! payment sweeper orders awaiting payment for too long, several backends
+//! never claiming the same one at once.
 //!
 //! Never calls a payment gateway: the caller (`crate::checkout`,
-//! `crate::order_workflow`) talks to the gateway and hands the outcome here.
+//! `crate::order_workflow`, `crate::jobs::sweeper`) talks to the gateway and
+//! hands the outcome here.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{BigInt, Integer, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::orders::{CANCELLED, Order, PAID, Payment, REFUNDED};
+use super::orders::{CANCELLED, Order, PAID, PENDING_PAYMENT, Payment, REFUNDED};
 use super::reservations::restock;
 use super::schema::{orders, payments};
 
@@ -31,19 +37,127 @@ pub struct ChargeRecord<'a> {
     pub reference: Option<&'a str>,
     /// Why it was declined or failed.
     pub message: Option<&'a str>,
-    pub card_last4: &'a str,
+    pub card_last4: Option<&'a str>,
 }
 
-/// Records a charge of `order` (locked, awaiting payment) and settles it:
-/// approved, the order is PAID; declined or failed, it is CANCELLED, its
-/// stock returned and its cart open again for another try. Returns the
-/// order and the books restocked.
-pub async fn record_charge(
+/// How an order awaiting payment is settled.
+pub enum Settlement<'a> {
+    /// The charge went through: PAID.
+    Paid(ChargeRecord<'a>),
+    /// The shopper's card was refused at checkout: the order ends at once
+    /// (CANCELLED, kept out of the shopper's history), its stock returns
+    /// and its cart opens again for another card.
+    Declined {
+        charge: ChargeRecord<'a>,
+        cart_id: i64,
+    },
+    /// The gateway holds no charge for it (the sweeper asked): CANCELLED,
+    /// stock returned. Only while its charge is as `charge_started_at`
+    /// says: a charge started since then is left to its own answer.
+    Released {
+        charge: Option<ChargeRecord<'a>>,
+        charge_started_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// What [`settle`] did.
+#[derive(Debug)]
+pub enum Settled {
+    /// Settled now; the books whose stock came back.
+    Done(Order, Vec<i64>),
+    /// Nothing changed: the order was settled already, or (for a release)
+    /// a charge started meanwhile. The order as it is.
+    Unchanged(Order),
+}
+
+/// Marks the order's charge as started, committed before the gateway is
+/// called. `None` when it is not awaiting payment or a charge was started
+/// already (by a concurrent retry): that charge's answer settles it.
+pub async fn start_charge(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+) -> QueryResult<Option<Order>> {
+    diesel::update(
+        orders::table
+            .find(order_id)
+            .filter(orders::status.eq(PENDING_PAYMENT))
+            .filter(orders::charge_started_at.is_null()),
+    )
+    .set(orders::charge_started_at.eq(Utc::now()))
+    .returning(Order::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Settles an order awaiting payment, in one transaction under its row
+/// lock: of racing settlements the first wins and the rest find it settled.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    settlement: &Settlement<'_>,
+) -> QueryResult<Settled> {
+    conn.transaction(async |conn| {
+        let order = super::orders::lock(conn, order_id)
+            .await?
+            .ok_or(diesel::result::Error::NotFound)?;
+        if order.status != PENDING_PAYMENT {
+            return Ok(Settled::Unchanged(order));
+        }
+        let now = Utc::now();
+        match settlement {
+            Settlement::Paid(charge) => {
+                insert_charge(conn, &order, charge).await?;
+                let order = diesel::update(orders::table.find(order.id))
+                    .set((orders::status.eq(PAID), orders::paid_at.eq(now)))
+                    .returning(Order::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(Settled::Done(order, Vec::new()))
+            }
+            Settlement::Declined { charge, cart_id } => {
+                insert_charge(conn, &order, charge).await?;
+                reopen_cart(conn, *cart_id).await?;
+                let restocked = restock(conn, order.id).await?;
+                let order = diesel::update(orders::table.find(order.id))
+                    .set((
+                        orders::status.eq(CANCELLED),
+                        orders::cancelled_at.eq(now),
+                        orders::declined_at.eq(now),
+                    ))
+                    .returning(Order::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(Settled::Done(order, restocked))
+            }
+            Settlement::Released {
+                charge,
+                charge_started_at,
+            } => {
+                if order.charge_started_at != *charge_started_at {
+                    return Ok(Settled::Unchanged(order));
+                }
+                if let Some(charge) = charge {
+                    insert_charge(conn, &order, charge).await?;
+                }
+                let restocked = restock(conn, order.id).await?;
+                let order = diesel::update(orders::table.find(order.id))
+                    .set((orders::status.eq(CANCELLED), orders::cancelled_at.eq(now)))
+                    .returning(Order::as_returning())
+                    .get_result(conn)
+                    .await?;
+                Ok(Settled::Done(order, restocked))
+            }
+        }
+    })
+    .await
+}
+
+async fn insert_charge(
     conn: &mut AsyncPgConnection,
     order: &Order,
-    cart_id: i64,
     charge: &ChargeRecord<'_>,
-) -> QueryResult<(Order, Vec<i64>)> {
+) -> QueryResult<()> {
     diesel::insert_into(payments::table)
         .values((
             payments::order_id.eq(order.id),
@@ -57,16 +171,12 @@ pub async fn record_charge(
         ))
         .execute(conn)
         .await?;
-    let now = Utc::now();
-    if charge.status == APPROVED {
-        let order = diesel::update(orders::table.find(order.id))
-            .set((orders::status.eq(PAID), orders::paid_at.eq(now)))
-            .returning(Order::as_returning())
-            .get_result(conn)
-            .await?;
-        return Ok((order, Vec::new()));
-    }
-    // Unless the customer has opened another cart meanwhile.
+    Ok(())
+}
+
+/// Opens a checked-out cart again for another try, unless the customer has
+/// opened another cart meanwhile.
+async fn reopen_cart(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE carts SET checked_out_at = NULL WHERE id = $1 AND (user_id IS NULL OR NOT EXISTS
            (SELECT 1 FROM carts other WHERE other.user_id = carts.user_id AND other.checked_out_at IS NULL))",
@@ -74,13 +184,58 @@ pub async fn record_charge(
     .bind::<BigInt, _>(cart_id)
     .execute(conn)
     .await?;
-    let restocked = restock(conn, order.id).await?;
-    let order = diesel::update(orders::table.find(order.id))
-        .set((orders::status.eq(CANCELLED), orders::cancelled_at.eq(now)))
-        .returning(Order::as_returning())
-        .get_result(conn)
+    Ok(())
+}
+
+/// Claims up to `limit` orders awaiting payment since before `older_than`
+/// (counting from their charge, if one started) for the sweeper, oldest
+/// first. An order stays claimed for `lease_secs` (or until [`release_claim`]),
+/// so concurrent sweepers on other backends skip it; a claim of a sweeper
+/// that died expires.
+pub async fn claim_stale(
+    conn: &mut AsyncPgConnection,
+    older_than: DateTime<Utc>,
+    lease_secs: i32,
+    limit: i64,
+) -> QueryResult<Vec<Order>> {
+    let ids: Vec<Id> = diesel::sql_query(
+        "UPDATE orders SET swept_at = now() WHERE id IN (
+           SELECT id FROM orders
+           WHERE status = 'PENDING_PAYMENT' AND created_at < $1
+             AND coalesce(charge_started_at, created_at) < $1
+             AND (swept_at IS NULL OR swept_at < now() - make_interval(secs => $2))
+           ORDER BY created_at, id LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind::<Timestamptz, _>(older_than)
+    .bind::<Integer, _>(lease_secs)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    let ids: Vec<i64> = ids.into_iter().map(|row| row.id).collect();
+    orders::table
+        .filter(orders::id.eq_any(ids))
+        .order((orders::created_at, orders::id))
+        .select(Order::as_select())
+        .load(conn)
+        .await
+}
+
+/// Gives a claimed order back (the gateway could not be asked): the next
+/// round claims it again.
+pub async fn release_claim(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<()> {
+    diesel::update(orders::table.find(order_id))
+        .set(orders::swept_at.eq(None::<DateTime<Utc>>))
+        .execute(conn)
         .await?;
-    Ok((order, restocked))
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
 }
 
 /// The order's approved charge, if it has one (what a refund returns).

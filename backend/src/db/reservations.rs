@@ -11,8 +11,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::orders::{NewAddress, Order, PENDING_PAYMENT, find};
-use super::schema::{addresses, cart_lines, carts, idempotency_keys, order_lines, orders};
+use super::orders::{
+    NewAddress, NewOrder, Order, PENDING_PAYMENT, find, insert as insert_order, set_access_token,
+};
+use super::schema::{addresses, cart_lines, carts, idempotency_keys, order_lines};
 
 /// Everything checkout needs, already validated.
 pub struct CheckoutRequest<'a> {
@@ -27,6 +29,10 @@ pub struct CheckoutRequest<'a> {
     pub address: &'a NewAddress,
     pub shipping_method: &'a str,
     pub shipping_cents: i32,
+    /// A guest order's new access token, as its SHA-256: stored with a new
+    /// order, and replacing the old one when this is a retry (in the order
+    /// the retries arrived: the latest answer's token is the one that works).
+    pub access_token_hash: Option<&'a [u8; 32]>,
 }
 
 /// Stock taken and an order to pay for.
@@ -108,6 +114,9 @@ pub async fn reserve(
                     return Err(Abort::Refused(Refusal::KeyReused));
                 }
                 let order_id = order_id.ok_or(diesel::result::Error::NotFound)?;
+                if let Some(token_hash) = request.access_token_hash {
+                    set_access_token(conn, order_id, token_hash).await?;
+                }
                 return Ok(Reserved::Existing(
                     find(conn, order_id)
                         .await?
@@ -177,21 +186,19 @@ pub async fn reserve(
                 .returning(addresses::id)
                 .get_result(conn)
                 .await?;
-            let order: Order = diesel::insert_into(orders::table)
-                .values((
-                    orders::user_id.eq(request.user_id),
-                    orders::email.eq(request.email),
-                    orders::status.eq(PENDING_PAYMENT),
-                    orders::currency.eq(&currency),
-                    orders::subtotal_cents.eq(subtotal),
-                    orders::shipping_cents.eq(request.shipping_cents),
-                    orders::total_cents.eq(total),
-                    orders::shipping_method.eq(request.shipping_method),
-                    orders::shipping_address_id.eq(address_id),
-                ))
-                .returning(Order::as_returning())
-                .get_result(conn)
-                .await?;
+            let new_order = NewOrder {
+                user_id: request.user_id,
+                email: request.email,
+                status: PENDING_PAYMENT,
+                currency: &currency,
+                subtotal_cents: subtotal,
+                shipping_cents: request.shipping_cents,
+                total_cents: total,
+                shipping_method: request.shipping_method,
+                shipping_address_id: address_id,
+                access_token_hash: request.access_token_hash.map(<[u8; 32]>::as_slice),
+            };
+            let order: Order = insert_order(conn, &new_order).await?;
             let rows: Vec<_> = taken
                 .iter()
                 .enumerate()
@@ -226,7 +233,10 @@ pub async fn reserve(
     }
 }
 
-/// Returns an order's stock; the books it touched.
+/// Returns an order's stock; the books it touched. The books are locked in
+/// id order first, as [`reserve`] takes them, so a restock racing
+/// checkouts of the same books never deadlocks (whatever plan the update
+/// would otherwise follow).
 pub async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<Vec<i64>> {
     #[derive(QueryableByName)]
     struct Id {
@@ -234,8 +244,11 @@ pub async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult
         id: i64,
     }
     let rows: Vec<Id> = diesel::sql_query(
-        "UPDATE books b SET stock = b.stock + l.quantity
-         FROM order_lines l WHERE l.order_id = $1 AND l.book_id = b.id
+        "WITH locked AS (
+           SELECT b.id, l.quantity FROM books b JOIN order_lines l ON l.book_id = b.id
+           WHERE l.order_id = $1 ORDER BY b.id FOR UPDATE OF b)
+         UPDATE books b SET stock = b.stock + locked.quantity
+         FROM locked WHERE b.id = locked.id
          RETURNING b.id",
     )
     .bind::<BigInt, _>(order_id)

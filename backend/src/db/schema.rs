@@ -147,6 +147,10 @@ diesel::table! {
         updated_at -> Timestamptz,
         paid_at -> Nullable<Timestamptz>,
         cancelled_at -> Nullable<Timestamptz>,
+        access_token_hash -> Nullable<Bytea>,
+        charge_started_at -> Nullable<Timestamptz>,
+        declined_at -> Nullable<Timestamptz>,
+        swept_at -> Nullable<Timestamptz>,
     }
 }
 

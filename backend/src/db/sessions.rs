@@ -1,7 +1,7 @@
 //! Session rows: created at sign-in, found by the SHA-256 of the token,
 //! touched while used, deleted at sign-out (one) or password change (all
 //! others). Never sees a token, only its hash; never touches Redis
-//! (`auth::sessions` keeps the cache in step).
+//! (sessions are not cached: these rows are the only truth).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -77,7 +77,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, session_id: i64) -> QueryResul
 }
 
 /// Deletes every session of `user_id` except `keep`; returns their token
-/// hashes (so their cache entries can go too).
+/// hashes.
 pub async fn delete_others(
     conn: &mut AsyncPgConnection,
     user_id: i64,

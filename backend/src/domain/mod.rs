@@ -1,5 +1,5 @@
-//! Small value types of the shop's domain, each with one home: slugs, ISBNs
-//! and money. The seed, the database layer and the GraphQL API all use
+//! Small value types of the shop's domain, each with one home: slugs, ISBNs,
+//! money and order numbers. The seed, the database layer and the GraphQL API all use
 //! these, so a rule (what a valid ISBN is, how a price is written) is
 //! written once.
 //!
@@ -9,4 +9,5 @@
 
 pub mod isbn;
 pub mod money;
+pub mod order_number;
 pub mod slug;

@@ -13,7 +13,7 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::cache::{Cache, Entry, Kind};
+use crate::cache::{Cache, Entry, Kind, Source};
 use crate::db::{
     self, Db, books::Book, contributors::Contributor, credits::BookRelations, genres::Genre,
 };
@@ -165,9 +165,13 @@ impl<K: CatalogKey> Loader<K> for CatalogLoader {
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, K::Value>, Self::Error> {
         let loaded = self
             .cache
-            .read_through(K::KIND, keys, |misses: Vec<K>| async move {
+            .read_through_from(K::KIND, keys, |misses: Vec<K>, source| async move {
                 let ids: Vec<i64> = misses.iter().map(|key| (*key).into()).collect();
-                let mut conn = self.db.replica().await?;
+                // Right after a write the replica may not have it yet.
+                let mut conn = match source {
+                    Source::Replica => self.db.replica().await?,
+                    Source::Primary => self.db.primary().await?,
+                };
                 let rows = K::query(&mut conn, ids).await?;
                 Ok::<_, Error>(
                     rows.into_iter()
@@ -261,7 +265,7 @@ pub async fn forget(ctx: &async_graphql::Context<'_>, entries: &[Entry]) {
             Entry::Entity(Kind::Contributor, _) => loaders.clear::<ContributorId>(),
             Entry::Entity(Kind::ContributorBooks, _) => loaders.clear::<BooksOfContributor>(),
             Entry::Entity(Kind::Genre, _) => loaders.clear::<GenreId>(),
-            Entry::BookCounts | Entry::Session(_) => {}
+            Entry::BookCounts => {}
         }
     }
 }

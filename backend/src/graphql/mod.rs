@@ -83,9 +83,11 @@ pub fn build_schema(
 ) -> AppSchema {
     let limits = Limits::from(config);
     let mut builder = builder()
-        .data(Sessions::new(db.clone(), cache.clone(), config))
+        .data(Sessions::new(db.clone(), config))
         .data(Throttle::new(cache.clone(), config))
+        .data(config.order_access.clone())
         .data(gateway)
+        .data(config.checkout.clone())
         .data(db)
         .data(cache)
         .limit_complexity(limits.max_complexity)

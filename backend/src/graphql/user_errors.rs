@@ -27,6 +27,9 @@ pub enum UserErrorCode {
     PaymentDeclined,
     /// The payment provider failed; nothing was charged.
     PaymentFailed,
+    /// The payment provider has not answered yet: the order awaits payment
+    /// and is confirmed or released shortly. Do not pay again.
+    PaymentPending,
     /// The order's status does not allow this change.
     InvalidState,
 }

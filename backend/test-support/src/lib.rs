@@ -17,6 +17,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use bookstore::db;
 
+mod proxy;
+pub use proxy::{ChaosProxy, Mode as ProxyMode};
+
 pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())

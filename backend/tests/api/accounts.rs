@@ -361,24 +361,16 @@ async fn sessions_expire_absolutely_and_when_idle_even_when_cached() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn logout_deletes_the_row_and_the_cache_entry() {
+async fn logout_deletes_the_row_and_sessions_are_never_cached() {
     let app = TestApp::new().await;
     let token = app.customer_token("gone@example.com").await;
     app.data_as(&token, VIEWER, json!({})).await;
-    let cached = app
-        .cache_keys()
-        .await
-        .into_iter()
-        .filter(|key| key.contains(":session:"))
-        .count();
-    assert_eq!(cached, 1);
+    // A cached session could outlive its revocation: Postgres answers.
+    let session_keys =
+        |keys: Vec<String>| keys.iter().filter(|key| key.contains(":session")).count();
+    assert_eq!(session_keys(app.cache_keys().await), 0);
     app.data_as(&token, LOGOUT, json!({})).await;
-    assert!(
-        app.cache_keys()
-            .await
-            .iter()
-            .all(|key| !key.contains(":session:"))
-    );
+    assert_eq!(session_keys(app.cache_keys().await), 0);
     assert_eq!(
         count(&app, "SELECT count(*) AS count FROM sessions").await,
         0

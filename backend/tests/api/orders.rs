@@ -416,7 +416,7 @@ async fn a_declined_or_failed_payment_leaves_no_paid_order_and_returns_the_stock
             .data(&checkout_mutation(), checkout_input(key, &cart, card))
             .await;
         assert_eq!(data["checkout"]["userErrors"][0]["code"], code, "{data}");
-        assert_eq!(data["checkout"]["order"]["status"], "CANCELLED");
+        assert_eq!(data["checkout"]["order"], Value::Null, "no order placed");
         let retry = app
             .data(&checkout_mutation(), checkout_input(key, &cart, card))
             .await;
@@ -424,10 +424,7 @@ async fn a_declined_or_failed_payment_leaves_no_paid_order_and_returns_the_stock
             retry["checkout"]["userErrors"][0]["code"], code,
             "a retry answers the same"
         );
-        assert_eq!(
-            retry["checkout"]["order"]["number"],
-            data["checkout"]["order"]["number"]
-        );
+        assert_eq!(retry["checkout"]["order"], Value::Null);
         assert_eq!(
             number(
                 &app,
@@ -756,29 +753,4 @@ async fn orders_are_private_and_listed_newest_first() {
     );
     let body = app.graphql_as(&alice, all, json!({})).await.json();
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn guest_orders_join_the_account_registered_with_their_email() {
-    let app = TestApp::new().await;
-    let (book, _, _) = book_with_stock(&app, 0, 10).await;
-    let cart = guest_cart(&app, &book, 1).await;
-    let placed = app
-        .data(
-            &checkout_mutation(),
-            checkout_input("guest-then-member", &cart, APPROVE),
-        )
-        .await;
-    let token = app.customer_token("guest@example.com").await;
-    let data = app
-        .data_as(
-            &token,
-            "{ viewer { orders { nodes { number } } } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        data["viewer"]["orders"]["nodes"][0]["number"],
-        placed["checkout"]["order"]["number"]
-    );
 }

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub db: Db,
     pub cache: Cache,
     pub router: Router,
+    /// The app's payment gateway (what it charged, by key).
+    pub gateway: std::sync::Arc<bookstore::payments::TestGateway>,
 }
 
 pub struct Reply {
@@ -81,8 +83,10 @@ impl TestApp {
             }
         })
         .expect("test configuration");
-        let state = AppState::new(&config).expect("app state");
+        let gateway = std::sync::Arc::new(bookstore::payments::TestGateway::default());
+        let state = AppState::with_gateway(&config, gateway.clone()).expect("app state");
         Self {
+            gateway,
             db: state.db.clone(),
             cache: state.cache.clone(),
             router: router(state, &config),

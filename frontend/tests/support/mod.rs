@@ -100,7 +100,7 @@ impl Shop {
     pub async fn create_staff(&self, email: &str, password: &str) {
         let options = bookstore::db::PoolOptions {
             size: 1,
-            statement_timeout: std::time::Duration::from_secs(5),
+            statement_timeout: std::time::Duration::ZERO,
         };
         let db = bookstore::db::Db::new(&self.database.url, None, options);
         bookstore::accounts::create_staff(

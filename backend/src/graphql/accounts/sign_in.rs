@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::profile::{MAX_EMAIL_CHARS, check_email, check_name, taken_email};
 use super::user::User;
 use crate::auth::{self, RequestAuth, Sessions, Throttle};
-use crate::db::{self, users};
+use crate::db::users;
 use crate::error::Error;
 use crate::graphql::carts::merge::{CartMerge, merge_guest_cart};
 use crate::graphql::connections::primary_connection;
@@ -106,10 +106,8 @@ impl SignInMutation {
         else {
             return Ok(AuthPayload::failed(vec![taken_email()]));
         };
-        // Orders placed as a guest with this email become the account's.
-        db::orders::attach_guest_orders(&mut conn, user.id, &user.email)
-            .await
-            .map_err(Error::from)?;
+        // Guest orders placed with this email stay guest orders: nothing
+        // proves yet that the email is this account holder's.
         drop(conn);
         sign_in(ctx, user, input.cart_id.as_ref()).await
     }

@@ -11,14 +11,20 @@ use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject};
 
 use super::shipping::{ShippingMethod, ShippingMethodCode};
 use crate::auth;
+use crate::config::checkout::CheckoutConfig;
 use crate::db::{self, carts::Cart};
 use crate::error::Error;
 use crate::graphql::books::{Book, Money, load_books};
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::UserError;
 
-/// The most copies of one book a line may hold.
-pub const MAX_QUANTITY: i32 = 99;
+/// The cart limits (`CART_MAX_LINES`, `CART_MAX_COPIES`): what one
+/// checkout can finish.
+pub fn limits(ctx: &Context<'_>) -> CheckoutConfig {
+    ctx.data_opt::<CheckoutConfig>()
+        .cloned()
+        .unwrap_or_default()
+}
 
 /// Why a line cannot be checked out as it is.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -72,12 +78,13 @@ impl CartLineView {
     async fn problem(&self) -> Option<CartLineProblem> {
         self.problem_now()
     }
-    /// Copies that can be ordered now (0 when unavailable).
-    async fn available_quantity(&self) -> i32 {
+    /// Copies that can be ordered now (0 when unavailable), at most the
+    /// per-line limit.
+    async fn available_quantity(&self, ctx: &Context<'_>) -> i32 {
         if self.book.archived {
             0
         } else {
-            self.book.stock.min(MAX_QUANTITY)
+            self.book.stock.min(limits(ctx).max_copies())
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Changing a cart: `createCart`, `addToCart`, `updateCartLine`,
 //! `removeCartLine`. Adding and setting a quantity share one path
-//! ([`change_line`]): the book must be sold, the quantity within the limit
-//! and in stock. Never prices anything (the books do).
+//! ([`change_line`]): the book must be sold, the quantity within the
+//! per-line limit and in stock, and a new line within the cart's line limit
+//! (`CART_MAX_LINES`, `CART_MAX_COPIES`), so every cart can be checked out.
+//! Never prices anything (the books do).
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
-use super::cart::{CartPayload, CartView, MAX_QUANTITY, accessible_cart};
+use super::cart::{CartPayload, CartView, accessible_cart, limits};
 use crate::auth;
 use crate::db::{self, carts::Cart};
 use crate::error::Error;
@@ -29,7 +31,8 @@ pub struct AddToCartInput {
 pub struct UpdateCartLineInput {
     pub cart_id: Option<ID>,
     pub book_id: ID,
-    /// The line's new quantity, 1 to 99 (use removeCartLine to remove it).
+    /// The line's new quantity, 1 to the per-line limit (99 by default; use
+    /// removeCartLine to remove it).
     pub quantity: i32,
 }
 
@@ -88,20 +91,20 @@ async fn sellable_book(ctx: &Context<'_>, book_id: &ID) -> Result<Result<Book, U
 }
 
 /// Checks a quantity against the per-line limit.
-fn check_limit(quantity: i32) -> Result<(), UserError> {
-    if (1..=MAX_QUANTITY).contains(&quantity) {
+fn check_limit(quantity: i32, max_copies: i32) -> Result<(), UserError> {
+    if (1..=max_copies).contains(&quantity) {
         Ok(())
     } else {
         Err(UserError::invalid(
             "quantity",
-            format!("choose 1 to {MAX_QUANTITY} copies"),
+            format!("choose 1 to {max_copies} copies"),
         ))
     }
 }
 
 /// Checks a wanted quantity against the limits and the book's stock.
-fn check_quantity(book: &Book, quantity: i32) -> Result<(), UserError> {
-    check_limit(quantity)?;
+fn check_quantity(book: &Book, quantity: i32, max_copies: i32) -> Result<(), UserError> {
+    check_limit(quantity, max_copies)?;
     if quantity > book.stock {
         let message = match book.stock {
             0 => "this book is out of stock".to_owned(),
@@ -138,9 +141,11 @@ async fn change_line(
         Ok(book) => book,
         Err(error) => return Ok(CartPayload::failed(error)),
     };
+    let limits = limits(ctx);
+    let max_copies = limits.max_copies();
     let checked = match change {
-        Change::Add(quantity) => check_limit(quantity),
-        Change::Set(quantity) => check_quantity(&book, quantity),
+        Change::Add(quantity) => check_limit(quantity, max_copies),
+        Change::Set(quantity) => check_quantity(&book, quantity, max_copies),
     };
     if let Err(error) = checked {
         return Ok(CartPayload::failed(error));
@@ -162,17 +167,26 @@ async fn change_line(
                 .into_iter()
                 .find(|line| line.book_id == book.id)
                 .map_or(0, |line| line.quantity);
-            let wanted = existing + quantity;
-            if let Err(error) = check_quantity(&book, wanted) {
+            let wanted = existing.saturating_add(quantity);
+            if let Err(error) = check_quantity(&book, wanted, max_copies) {
                 return Ok(CartPayload::failed(error));
             }
             wanted
         }
     };
-    db::carts::set_quantity(&mut conn, cart.id, book.id, wanted)
+    let put = db::carts::put_line(&mut conn, cart.id, book.id, wanted, limits.max_lines())
         .await
         .map_err(Error::from)?;
     drop(conn);
+    if put.is_err() {
+        return Ok(CartPayload::failed(UserError::invalid(
+            "bookId",
+            format!(
+                "a cart holds at most {} different books: check out or remove one first",
+                limits.max_lines()
+            ),
+        )));
+    }
     respond(ctx, cart).await
 }
 

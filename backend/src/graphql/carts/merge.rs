@@ -6,21 +6,23 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
 
-use super::cart::{CartView, MAX_QUANTITY};
+use super::cart::{CartView, limits};
 use crate::auth;
 use crate::db;
 use crate::error::Error;
 use crate::graphql::books::{Book, load_books};
 use crate::graphql::connections::primary_connection;
 
-/// What happened to a guest cart's line when it joined the customer's cart.
+/// What happened to a guest cart's line when it joined the customer's cart
+/// (within the cart limits: `CART_MAX_LINES`, `CART_MAX_COPIES`).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CartMergeOutcome {
     /// All the copies joined.
     Merged,
-    /// Fewer copies joined than wanted (stock or the 99-copy limit).
+    /// Fewer copies joined than wanted (stock or the per-line limit).
     Reduced,
-    /// None joined (the book is unavailable or out of stock).
+    /// None joined (the book is unavailable or out of stock, or the cart
+    /// holds as many books as it may).
     Dropped,
 }
 
@@ -75,6 +77,8 @@ pub async fn merge_guest_cart(
         .into_iter()
         .map(|book| (book.id, book))
         .collect();
+    let limits = limits(ctx);
+    let mut line_count = target_lines.len();
     let mut merged = Vec::new();
     let mut report = Vec::new();
     for line in &guest_lines {
@@ -86,11 +90,16 @@ pub async fn merge_guest_cart(
             .find(|target| target.book_id == line.book_id)
             .map_or(0, |target| target.quantity);
         let requested = existing + line.quantity;
-        let allowed = if book.archived {
+        // A book not in the customer's cart yet needs a line to spare.
+        let no_room = existing == 0 && line_count >= limits.max_lines();
+        let allowed = if book.archived || no_room {
             0
         } else {
-            requested.min(MAX_QUANTITY).min(book.stock)
+            requested.min(limits.max_copies()).min(book.stock)
         };
+        if existing == 0 && allowed > 0 {
+            line_count += 1;
+        }
         let quantity = allowed.max(existing);
         let outcome = if allowed <= existing {
             CartMergeOutcome::Dropped

@@ -1,133 +1,32 @@
 //! The `checkout` mutation: validates the input, finds the cart the caller
 //! may check out, and hands the rest to `crate::checkout` (reserve → charge
-//! → record); then turns its outcome into an `OrderPayload`. Never talks to
-//! the gateway or opens a transaction itself.
+//! → record); then turns its outcome into a `CheckoutPayload`, with a guest
+//! order's access token. Never talks to the gateway or opens a transaction
+//! itself.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use sha2::{Digest, Sha256};
 
-use super::order::{Address, Order, OrderPayload};
+use super::access::AccessToken;
+use super::checkout_input::{CheckoutInput, check_input};
+use super::order::{Order, OrderPayload};
 use crate::auth::{self, Viewer};
 use crate::cache::Cache;
-use crate::checkout::{Placed, place_order};
+use crate::checkout::{Payment, Placed, place_order};
+use crate::config::checkout::CheckoutConfig;
 use crate::db::{
     self, Db,
     carts::Cart,
-    orders::NewAddress,
     reservations::{CheckoutRequest, Refusal},
 };
 use crate::error::Error;
 use crate::graphql::books::load_books;
-use crate::graphql::carts::{ShippingMethodCode, accessible_cart};
+use crate::graphql::carts::accessible_cart;
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
-use crate::payments::{Card, ChargeOutcome, PaymentGateway};
-
-#[derive(InputObject, serde::Serialize)]
-pub struct PaymentInput {
-    /// With the built-in test gateway: 4242 4242 4242 4242 is approved,
-    /// 4000 0000 0000 0002 declined, 4000 0000 0000 0119 fails.
-    pub card_number: String,
-}
-
-#[derive(InputObject, serde::Serialize)]
-pub struct CheckoutInput {
-    /// Any unique string per checkout attempt (a UUID): a retry with the same
-    /// key and input returns the same order and charges once.
-    pub idempotency_key: String,
-    /// The cart's id; omit for the signed-in customer's cart.
-    pub cart_id: Option<ID>,
-    /// Where the receipt goes; required for guests (signed-in customers use
-    /// their account's email).
-    pub email: Option<String>,
-    pub shipping_address: Address,
-    pub shipping_method: ShippingMethodCode,
-    pub payment: PaymentInput,
-}
-
-fn check_address(address: &Address) -> Result<NewAddress, UserError> {
-    let field = |name: &str| {
-        vec![
-            "input".to_owned(),
-            "shippingAddress".to_owned(),
-            name.to_owned(),
-        ]
-    };
-    let required = |name: &str, value: &str, max: usize| -> Result<String, UserError> {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > max {
-            Err(UserError {
-                field: field(name),
-                message: format!("enter up to {max} characters"),
-                code: UserErrorCode::Invalid,
-            })
-        } else {
-            Ok(value.to_owned())
-        }
-    };
-    let optional =
-        |name: &str, value: &Option<String>, max: usize| -> Result<Option<String>, UserError> {
-            match value
-                .as_deref()
-                .map(str::trim)
-                .filter(|value| !value.is_empty())
-            {
-                Some(value) if value.chars().count() > max => Err(UserError {
-                    field: field(name),
-                    message: format!("use at most {max} characters"),
-                    code: UserErrorCode::Invalid,
-                }),
-                value => Ok(value.map(str::to_owned)),
-            }
-        };
-    let country = address.country.trim().to_uppercase();
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(UserError {
-            field: field("country"),
-            message: "use the two-letter country code, such as US".to_owned(),
-            code: UserErrorCode::Invalid,
-        });
-    }
-    Ok(NewAddress {
-        name: required("name", &address.name, 200)?,
-        line1: required("line1", &address.line1, 200)?,
-        line2: optional("line2", &address.line2, 200)?,
-        city: required("city", &address.city, 100)?,
-        region: optional("region", &address.region, 100)?,
-        postal_code: required("postalCode", &address.postal_code, 20)?,
-        country,
-        phone: optional("phone", &address.phone, 40)?,
-    })
-}
-
-/// The receipt's email: the signed-in customer's, else the guest's input.
-async fn receipt_email(
-    ctx: &Context<'_>,
-    viewer: Option<&Viewer>,
-    input: Option<&str>,
-) -> Result<Result<String, UserError>> {
-    if let Some(viewer) = viewer {
-        let mut conn = primary_connection(ctx).await?;
-        let user = db::users::find(&mut conn, viewer.user_id)
-            .await
-            .map_err(Error::from)?
-            .ok_or(Error::Unauthenticated)?;
-        return Ok(Ok(user.email));
-    }
-    Ok(match input.map(str::trim) {
-        Some(email)
-            if email.contains('@')
-                && email.len() <= 254
-                && !email.contains(char::is_whitespace) =>
-        {
-            Ok(email.to_owned())
-        }
-        _ => Err(UserError::invalid(
-            "email",
-            "enter the email for the receipt",
-        )),
-    })
-}
+use crate::payments::PaymentGateway;
 
 /// The cart to check out, if the caller may. A retry may come after the
 /// first attempt closed the cart: look it up whatever its state, by token or
@@ -196,56 +95,119 @@ async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError>
     })
 }
 
-/// A charge that took no money, for the customer.
-fn charge_errors(charge: Option<ChargeOutcome>) -> Vec<UserError> {
-    match charge {
-        Some(ChargeOutcome::Declined { reason }) => vec![UserError::new(
-            &["input", "payment"],
+/// What the shopper is told about the payment (nothing when it settled).
+fn payment_errors(payment: &Payment) -> Vec<UserError> {
+    let card = &["input", "payment", "cardNumber"];
+    match payment {
+        Payment::Settled => Vec::new(),
+        Payment::Declined { reason } => vec![UserError::new(
+            card,
             UserErrorCode::PaymentDeclined,
-            format!("{reason}; nothing was charged"),
+            format!("{reason}; nothing was charged. No order was placed: try another card"),
         )],
-        Some(ChargeOutcome::Failed { reason }) => vec![UserError::new(
-            &["input", "payment"],
+        Payment::Failed { reason } => vec![UserError::new(
+            card,
             UserErrorCode::PaymentFailed,
-            format!("{reason}; nothing was charged, try again"),
+            format!(
+                "{reason}; nothing was charged. No order was placed: try again or use another card"
+            ),
         )],
-        _ => Vec::new(),
+        Payment::Pending => vec![UserError::new(
+            &["input", "payment"],
+            UserErrorCode::PaymentPending,
+            "the payment provider has not confirmed the payment yet; the order is reserved and \
+             will be confirmed or released shortly. Do not pay again",
+        )],
     }
+}
+
+/// Refuses a cart with more lines than one order holds (one built before
+/// the cap, or by hand), before anything is reserved.
+async fn check_cart_size(ctx: &Context<'_>, cart: &Cart) -> Result<Option<UserError>> {
+    let max_lines = ctx
+        .data_opt::<CheckoutConfig>()
+        .cloned()
+        .unwrap_or_default()
+        .max_lines();
+    let lines = {
+        let mut conn = primary_connection(ctx).await?;
+        db::carts::line_count(&mut conn, cart.id)
+            .await
+            .map_err(Error::from)?
+    };
+    Ok((lines > max_lines).then(|| {
+        UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::Invalid,
+            format!(
+                "this cart holds {lines} different books; one order holds at most {max_lines}. \
+                 Remove some to check out"
+            ),
+        )
+    }))
 }
 
 #[derive(Default)]
 pub struct CheckoutMutation;
 
+/// What `checkout` returns: the order (or why there is none) and, for a
+/// guest's order, the token that opens it.
+#[derive(SimpleObject)]
+pub struct CheckoutPayload {
+    pub order: Option<Order>,
+    /// Only for a guest's order: the secret that opens it (`order(number:,
+    /// accessToken:)`, `cancelOrder`), shown this once; keep it (the
+    /// confirmation link carries it). A retry with the same idempotency key
+    /// returns a new one, and the previous one stops working.
+    pub order_access_token: Option<String>,
+    pub user_errors: Vec<UserError>,
+}
+
 #[Object]
 impl CheckoutMutation {
     /// Places an order for the cart: stock is reserved and the order created
     /// in one transaction, then the card charged. Retrying with the same
-    /// idempotency key and input returns the same order, charged once.
-    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<OrderPayload> {
-        let key = input.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
-            return Ok(OrderPayload::failed(UserError::invalid(
-                "idempotencyKey",
-                "use 1 to 200 characters",
-            )));
-        }
+    /// idempotency key and input returns the same order, charged once (and,
+    /// for a guest, a new access token).
+    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<CheckoutPayload> {
+        // A new token on every attempt, retries too: the idempotency key is
+        // the client's secret, and only the token's hash is kept, so a lost
+        // answer's token cannot be sent again (see `CheckoutRequest`).
+        let access = AccessToken::generate();
+        let placed = self.place(ctx, input, &access.hash).await?;
+        let order_access_token = placed
+            .order
+            .as_ref()
+            .filter(|order| order.0.access_token_hash.as_deref() == Some(access.hash.as_slice()))
+            .map(|_| access.token);
+        Ok(CheckoutPayload {
+            order: placed.order,
+            order_access_token,
+            user_errors: placed.user_errors,
+        })
+    }
+
+    /// Validates the input and places the order (a guest's with
+    /// `access_token_hash`); the order (if any) and why it is not placed
+    /// (if so).
+    #[graphql(skip)]
+    async fn place(
+        &self,
+        ctx: &Context<'_>,
+        input: CheckoutInput,
+        access_token_hash: &[u8; 32],
+    ) -> Result<OrderPayload> {
         let viewer = auth::viewer(ctx).await?;
-        let email = match receipt_email(ctx, viewer.as_ref(), input.email.as_deref()).await? {
-            Ok(email) => email,
-            Err(error) => return Ok(OrderPayload::failed(error)),
+        let (email, address, card) = match check_input(ctx, viewer.as_ref(), &input).await? {
+            Ok(checked) => checked,
+            Err(errors) => {
+                return Ok(OrderPayload {
+                    order: None,
+                    user_errors: errors,
+                });
+            }
         };
-        let address = match check_address(&input.shipping_address) {
-            Ok(address) => address,
-            Err(error) => return Ok(OrderPayload::failed(error)),
-        };
-        let card = Card::new(&input.payment.card_number);
-        if !card.is_plausible() {
-            return Ok(OrderPayload::failed(UserError {
-                field: vec!["input".into(), "payment".into(), "cardNumber".into()],
-                message: "enter a valid card number".to_owned(),
-                code: UserErrorCode::Invalid,
-            }));
-        }
+        let key = input.idempotency_key.trim();
         let Some(cart) = checkout_cart(ctx, viewer.as_ref(), input.cart_id.as_ref()).await? else {
             return Ok(OrderPayload::failed(UserError::new(
                 &["input", "cartId"],
@@ -253,6 +215,9 @@ impl CheckoutMutation {
                 "no such cart",
             )));
         };
+        if let Some(error) = check_cart_size(ctx, &cart).await? {
+            return Ok(OrderPayload::failed(error));
+        }
         let scope = match &viewer {
             Some(viewer) => format!("user:{}", viewer.user_id),
             None => format!("cart:{}", cart.id),
@@ -271,20 +236,28 @@ impl CheckoutMutation {
             address: &address,
             shipping_method: method.as_db(),
             shipping_cents: method.price_cents(),
+            access_token_hash: viewer.is_none().then_some(access_token_hash),
         };
-        let gateway = ctx.data_unchecked::<std::sync::Arc<dyn PaymentGateway>>();
+        let gateway = ctx.data_unchecked::<Arc<dyn PaymentGateway>>().clone();
+        let config = ctx
+            .data_opt::<CheckoutConfig>()
+            .cloned()
+            .unwrap_or_default();
         let checkout = place_order(
             ctx.data_unchecked::<Db>(),
             ctx.data_unchecked::<Cache>(),
-            gateway.as_ref(),
+            gateway,
+            &config,
             &request,
             &card,
         )
         .await?;
         Ok(match checkout {
-            Ok(Placed { order, charge }) => OrderPayload {
-                order: Some(Order(order)),
-                user_errors: charge_errors(charge),
+            Ok(Placed { order, payment }) => OrderPayload {
+                // A checkout whose card was refused placed no order.
+                order: matches!(payment, Payment::Settled | Payment::Pending)
+                    .then_some(Order(order)),
+                user_errors: payment_errors(&payment),
             },
             Err(refusal) => OrderPayload::failed(refusal_error(ctx, refusal).await?),
         })

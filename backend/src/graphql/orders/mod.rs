@@ -1,19 +1,24 @@
 //! Orders in the API, one submodule per concept:
 //!
 //! - [`order`]: the `Order` type, its details and connection, `OrderPayload`;
+//! - [`access`]: who may see and cancel an order, and guest access tokens;
 //! - [`queries`]: `order` (by number), the staff's `orders` list, and
 //!   `User.orders` (declared by `accounts`, served by [`user_orders`]);
-//! - [`checkout`]: the `checkout` mutation and its inputs;
+//! - [`checkout`]: the `checkout` mutation, [`checkout_input`] its input
+//!   and the checks that need no cart;
 //! - [`workflow`]: `cancelOrder` and the staff's `markOrderShipped`,
 //!   `markOrderDelivered`, `refundOrder`.
 //!
-//! An order is shown only to its customer, to a guest who gives its number
-//! and checkout email, or to staff; anyone else gets "not found". Orders
+//! An order is shown only to its customer, to staff, or — a guest order
+//! only — to whoever holds its access token or gives its number and
+//! checkout email (throttled); anyone else gets "not found". Orders
 //! never import `accounts` (accounts imports orders) and never talk to the
 //! payment gateway (`crate::checkout` and `crate::order_workflow` do).
 //! This file only declares and re-exports: submodules never import it.
 
+pub mod access;
 pub mod checkout;
+pub mod checkout_input;
 pub mod order;
 pub mod queries;
 pub mod workflow;

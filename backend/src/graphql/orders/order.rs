@@ -177,7 +177,8 @@ impl Order {
     async fn id(&self) -> ID {
         global_id(NodeType::Order, self.0.id)
     }
-    /// The human-readable number, such as BK-100123.
+    /// The human-readable number, such as BK-7KQ2M9XW4H (random; older
+    /// orders have sequential ones such as BK-100123).
     async fn number(&self) -> &str {
         &self.0.number
     }
@@ -208,9 +209,10 @@ impl Order {
     async fn shipping_method(&self) -> ShippingMethodCode {
         ShippingMethodCode::from_db(&self.0.shipping_method)
     }
-    /// Whether the customer can still cancel it (not shipped yet).
+    /// Whether the customer can still cancel it (not shipped yet, and not
+    /// while its payment is being confirmed).
     async fn can_cancel(&self) -> bool {
-        [db::orders::PENDING_PAYMENT, db::orders::PAID].contains(&self.0.status.as_str())
+        db::order_status::Action::Cancel.allowed_for(&self.0)
     }
     #[graphql(complexity = "10 * child_complexity")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {

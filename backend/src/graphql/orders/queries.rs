@@ -1,10 +1,12 @@
-//! Reading orders: `order` (one by number, for whoever may see it), the
-//! staff's `orders` list, and [`user_orders`], which serves `User.orders`.
+//! Reading orders: `order` (one by number, for whoever may see it: see
+//! [`super::access`]), the staff's `orders` list, and [`user_orders`],
+//! which serves `User.orders`.
 //! Every list pages the same way ([`OrderList`]). Never changes an order.
 
 use async_graphql::{Context, Object, Result};
 use diesel_async::AsyncPgConnection;
 
+use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
 use crate::db::{self, orders::Order as OrderRow};
@@ -75,41 +77,27 @@ pub async fn user_orders(
     OrderList::OfUser(user_id).page(ctx, page).await
 }
 
-/// The order with `number` if the caller may see it: its customer, staff,
-/// or anyone giving the checkout email.
-pub async fn visible_order(
-    ctx: &Context<'_>,
-    number: &str,
-    email: Option<&str>,
-) -> Result<Option<OrderRow>, Error> {
-    let viewer = auth::viewer(ctx).await?;
-    let mut conn = primary_connection(ctx).await?;
-    let Some(order) = db::orders::find_by_number(&mut conn, number).await? else {
-        return Ok(None);
-    };
-    let by_owner = viewer
-        .as_ref()
-        .is_some_and(|viewer| viewer.is_staff() || Some(viewer.user_id) == order.user_id);
-    let by_email = email.is_some_and(|email| email.trim().eq_ignore_ascii_case(&order.email));
-    Ok((by_owner || by_email).then_some(order))
-}
-
 #[derive(Default)]
 pub struct OrderQuery;
 
 #[Object]
 impl OrderQuery {
     /// One order by number: the signed-in customer's own, any for staff, or
-    /// (for a guest) with the checkout email. Null otherwise.
+    /// a guest order with its access token (from `checkout`) or its checkout
+    /// email. Null otherwise, the same as for a number no order has. Lookups
+    /// by email are throttled per client and per number (TOO_MANY_ATTEMPTS).
     async fn order(
         &self,
         ctx: &Context<'_>,
         number: String,
         email: Option<String>,
+        access_token: Option<String>,
     ) -> Result<Option<Order>> {
-        Ok(visible_order(ctx, &number, email.as_deref())
-            .await?
-            .map(Order))
+        let proof = GuestProof {
+            access_token: access_token.as_deref(),
+            email: email.as_deref(),
+        };
+        Ok(visible_order(ctx, &number, proof).await?.map(Order))
     }
 
     /// Staff: all orders (optionally of one status), oldest first.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result};
 
+use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderPayload};
-use super::queries::visible_order;
 use crate::auth::require_staff;
 use crate::cache::Cache;
 use crate::db::order_status::{Action, Transition};
@@ -23,10 +23,12 @@ use crate::payments::PaymentGateway;
 
 #[derive(InputObject)]
 pub struct OrderLookupInput {
-    /// The order's number, such as BK-100123.
+    /// The order's number, such as BK-7KQ2M9XW4H.
     pub number: String,
-    /// The checkout email: how a guest proves the order is theirs.
+    /// A guest order's checkout email (throttled, like the `order` lookup).
     pub email: Option<String>,
+    /// A guest order's access token, as `checkout` returned it.
+    pub access_token: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -41,15 +43,20 @@ pub struct OrderWorkflowMutation;
 
 #[Object]
 impl OrderWorkflowMutation {
-    /// Cancels an order that has not shipped (the customer's own, a guest's
-    /// with the checkout email, or any for staff): stock returns and a paid
-    /// order is refunded.
+    /// Cancels an order that has not shipped (the customer's own, a guest
+    /// order with its access token or checkout email, or any for staff):
+    /// stock returns and a paid order is refunded. Any other order answers
+    /// NOT_FOUND, as a missing one does.
     async fn cancel_order(
         &self,
         ctx: &Context<'_>,
         input: OrderLookupInput,
     ) -> Result<OrderPayload> {
-        let Some(order) = visible_order(ctx, &input.number, input.email.as_deref()).await? else {
+        let proof = GuestProof {
+            access_token: input.access_token.as_deref(),
+            email: input.email.as_deref(),
+        };
+        let Some(order) = visible_order(ctx, &input.number, proof).await? else {
             return Ok(OrderPayload::not_found());
         };
         apply(ctx, order.id, Action::Cancel).await

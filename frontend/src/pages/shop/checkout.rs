@@ -190,15 +190,42 @@ pub async fn place_order(
         Ok(data) => data.checkout,
         Err(error) => return api_error_page(&state, &error),
     };
+    let pending = |order: &checkout::CheckoutCheckoutOrder| {
+        matches!(order.status, checkout::OrderStatus::PENDING_PAYMENT)
+    };
     match (payload.order, payload.user_errors.is_empty()) {
-        (Some(order), true) => {
-            // The guest form asks for the email; a guest's order page needs it.
-            let email = given(&form.email).map(|_| order.email.as_str());
-            visitor
-                .redirect(
-                    &order_path(&order.number, email),
-                    &format!("Thank you! Your order {} is placed.", order.number),
+        // Placed, or reserved while the card provider confirms the payment
+        // (the order page shows the outcome; paying again would not help).
+        (Some(order), placed) if placed || pending(&order) => {
+            let thanks = if pending(&order) {
+                format!(
+                    "Thank you! Your order {} is reserved while the card provider confirms the payment. Please do not pay again.",
+                    order.number
                 )
+            } else {
+                format!("Thank you! Your order {} is placed.", order.number)
+            };
+            // A guest's order page is opened by its token (the link to keep);
+            // a customer's by signing in.
+            let location = match (&payload.order_access_token, visitor.session.is_some()) {
+                (Some(token), _) => order_path(&order.number, Some(token)),
+                (None, true) => order_path(&order.number, None),
+                // A guest's answer without a token (a later retry took its
+                // place): the lookup by number and email still finds it.
+                (None, false) => "/orders/lookup".to_owned(),
+            };
+            let message = match (&payload.order_access_token, visitor.session.is_some()) {
+                (Some(_), _) => format!(
+                    "{thanks} Keep this page's address: it opens your order without an account."
+                ),
+                (None, false) => format!(
+                    "{thanks} Find it here with its number and your email, {}.",
+                    order.email
+                ),
+                (None, true) => thanks,
+            };
+            visitor
+                .redirect(&location, &message)
                 .cart(None)
                 .into_response()
         }

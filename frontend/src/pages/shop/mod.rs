@@ -42,5 +42,9 @@ pub fn routes() -> Router<AppState> {
             "/orders/{number}/cancel",
             get(orders::confirm_cancel).post(orders::cancel),
         )
+        .route(
+            "/orders/{number}/cancel/ask",
+            post(order_lookup::ask_cancel),
+        )
         .route("/account/orders", get(orders::list_orders))
 }

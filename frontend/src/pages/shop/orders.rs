@@ -1,6 +1,8 @@
-//! A customer's orders: an order's page (a guest's proven by the checkout
-//! email), cancelling it (a question page first, then the POST that does
-//! it), and the order history.
+//! A customer's orders: an order's page (a guest's opened by the access
+//! token its confirmation link carries), cancelling it (a question page
+//! first, then the POST that does it), and the order history. A guest who
+//! found the order by number and email (`order_lookup`) cancels with the
+//! email in hidden form fields, never in an address.
 //!
 //! Owns the order pages' wording; whether an order may be seen or
 //! cancelled is always the backend's answer, never decided here.
@@ -13,10 +15,11 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Deserialize;
 
-use super::links::{order_path, path_safe};
+use super::links::{cancel_path, order_path, path_safe, token_safe};
 use super::operations::{
     CancelOrder, OrderHistory, OrderPage, cancel_order, order_history, order_page,
 };
+use super::order_lookup::{looked_up_order, lookup_not_found, lookup_refused};
 use crate::pages::messages::sentence;
 use crate::pages::page::{api_error_page, not_found_page, page};
 use crate::pages::params::{PageParams, Window, given, page_links};
@@ -26,37 +29,43 @@ use crate::state::AppState;
 /// Orders per page of the order history.
 const ORDERS_PER_PAGE: i64 = 20;
 
+/// A guest order's page address: its access token.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct EmailParams {
-    email: String,
+pub struct TokenParams {
+    token: String,
+}
+
+/// The token an address carries, if it could be one of ours.
+fn token(params: Result<Query<TokenParams>, QueryRejection>) -> Option<String> {
+    params
+        .ok()
+        .and_then(|Query(params)| given(&params.token))
+        .filter(|token| token_safe(token))
 }
 
 /// The order a page shows: `number` as the visitor may see it (signed in,
-/// or a guest with the checkout email), with that email; or the page to
-/// answer instead (not found, backend trouble).
+/// or a guest with the order's token); or the page to answer instead (not
+/// found, backend trouble).
 async fn visible_order(
     state: &AppState,
     visitor: &Visitor,
     number: &str,
-    params: Result<Query<EmailParams>, QueryRejection>,
-) -> Result<(order_page::OrderPageOrder, Option<String>), Response> {
+    token: Option<&str>,
+) -> Result<order_page::OrderPageOrder, Response> {
     if !path_safe(number) {
         return Err(not_found_page(state));
     }
-    let email = params
-        .map(|Query(params)| given(&params.email))
-        .unwrap_or_default();
     let variables = order_page::Variables {
         number: number.to_owned(),
-        email: email.clone(),
+        access_token: token.map(str::to_owned),
     };
     match state
         .api
         .run::<OrderPage>(variables, visitor.session.as_deref())
         .await
     {
-        Ok(order_page::ResponseData { order: Some(order) }) => Ok((order, email)),
+        Ok(order_page::ResponseData { order: Some(order) }) => Ok(order),
         Ok(_) => Err(not_found_page(state)),
         Err(error) => Err(api_error_page(state, &error)),
     }
@@ -66,10 +75,11 @@ pub async fn show_order(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(number): Path<String>,
-    params: Result<Query<EmailParams>, QueryRejection>,
+    params: Result<Query<TokenParams>, QueryRejection>,
 ) -> Response {
-    let (order, email) = match visible_order(&state, &visitor, &number, params).await {
-        Ok(found) => found,
+    let token = token(params);
+    let order = match visible_order(&state, &visitor, &number, token.as_deref()).await {
+        Ok(order) => order,
         Err(response) => return response,
     };
     page(
@@ -79,8 +89,9 @@ pub async fn show_order(
         "order.html",
         context! {
             title => format!("Order {}", order.number),
+            cancel_path => cancel_path(&order.number, token.as_deref()),
             order => Value::from(Serde(&order)),
-            email,
+            token,
         },
     )
 }
@@ -92,16 +103,17 @@ pub async fn confirm_cancel(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(number): Path<String>,
-    params: Result<Query<EmailParams>, QueryRejection>,
+    params: Result<Query<TokenParams>, QueryRejection>,
 ) -> Response {
-    let (order, email) = match visible_order(&state, &visitor, &number, params).await {
-        Ok(found) => found,
+    let token = token(params);
+    let order = match visible_order(&state, &visitor, &number, token.as_deref()).await {
+        Ok(order) => order,
         Err(response) => return response,
     };
     if !order.can_cancel {
         return visitor
             .redirect(
-                &order_path(&number, email.as_deref()),
+                &order_path(&number, token.as_deref()),
                 "This order can no longer be cancelled.",
             )
             .into_response();
@@ -113,17 +125,20 @@ pub async fn confirm_cancel(
         "cancel_order.html",
         context! {
             title => format!("Cancel order {}?", order.number),
+            order_path => order_path(&number, token.as_deref()),
             order => Value::from(Serde(&order)),
-            order_path => order_path(&number, email.as_deref()),
-            email,
+            token,
         },
     )
 }
 
+/// The cancel button: with the order's token (from its page), with the
+/// checkout email (a guest who looked the order up), or neither (signed in).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CancelForm {
     csrf: String,
+    token: String,
     email: String,
 }
 
@@ -139,29 +154,44 @@ pub async fn cancel(
     if !path_safe(&number) {
         return not_found_page(&state);
     }
+    let token = given(&form.token).filter(|token| token_safe(token));
     let email = given(&form.email);
-    let location = order_path(&number, email.as_deref());
     let variables = cancel_order::Variables {
         input: cancel_order::OrderLookupInput {
             number: number.clone(),
-            email,
+            email: email.clone(),
+            access_token: token.clone(),
         },
     };
-    match state
+    let payload = match state
         .api
         .run::<CancelOrder>(variables, visitor.session.as_deref())
         .await
     {
-        Ok(data) => {
-            let message = match data.cancel_order.user_errors.first() {
-                Some(error) => sentence(&error.message),
-                None => format!(
-                    "Your order {number} is cancelled. Anything you paid is refunded to your card."
-                ),
+        Ok(data) => data.cancel_order,
+        Err(error) => {
+            return match email {
+                Some(email) => lookup_refused(&state, &visitor, &number, &email, &error),
+                None => api_error_page(&state, &error),
             };
-            visitor.redirect(&location, &message).into_response()
         }
-        Err(error) => api_error_page(&state, &error),
+    };
+    let message = match payload.user_errors.first() {
+        Some(error) => sentence(&error.message),
+        None => {
+            format!("Your order {number} is cancelled. Anything you paid is refunded to your card.")
+        }
+    };
+    match (email, payload.order) {
+        // Looked up by email: the order is shown here, as the lookup showed
+        // it (its address would have to carry the email).
+        (Some(email), Some(order)) => {
+            looked_up_order(&state, visitor, Value::from(Serde(&order)), &email, message)
+        }
+        (Some(email), None) => lookup_not_found(&state, &visitor, &number, &email),
+        (None, _) => visitor
+            .redirect(&order_path(&number, token.as_deref()), &message)
+            .into_response(),
     }
 }
 

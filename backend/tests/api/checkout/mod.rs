@@ -1,0 +1,11 @@
+//! Checkout under faults and load: the charge outside any transaction, a
+//! gateway that times out, the sweeper that resolves what was left awaiting
+//! payment (in-process and with a killed backend), lock order between
+//! checkout and restock, and cart limits with every field error at once.
+
+mod deadlocks;
+mod killed;
+mod limits;
+mod payments;
+mod support;
+mod sweeper;

@@ -61,15 +61,28 @@ impl Checks {
     }
 }
 
+/// Whether `value` is one line: no CR, LF, tab or Unicode line or
+/// paragraph separator. Names, titles and address lines are one line (a
+/// line break there would forge a line on a label or a header in an email);
+/// descriptions, bios and passwords are not checked.
+pub fn is_one_line(value: &str) -> bool {
+    !value.contains(['\r', '\n', '\t', '\u{2028}', '\u{2029}'])
+}
+
+/// The message for a single-line field holding a line break or a tab.
+pub const NOT_ONE_LINE: &str = "must be one line (no line breaks or tabs)";
+
 fn too_long(field: &str, max: usize) -> UserError {
     UserError::invalid(field, format!("use at most {max} characters"))
 }
 
-/// Trimmed, not blank, at most `max` characters.
+/// Trimmed, not blank, one line, at most `max` characters.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, UserError> {
     let value = value.trim();
     if value.is_empty() {
         Err(UserError::invalid(field, "must not be blank"))
+    } else if !is_one_line(value) {
+        Err(UserError::invalid(field, NOT_ONE_LINE))
     } else if value.chars().count() > max {
         Err(too_long(field, max))
     } else {
@@ -77,9 +90,13 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Use
     }
 }
 
-/// Trimmed; blank means none.
+/// Trimmed, one line; blank means none.
 pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, UserError> {
-    free_text(field, value, max).map(|value| Some(value).filter(|value| !value.is_empty()))
+    let value = free_text(field, value, max)?;
+    if !is_one_line(&value) {
+        return Err(UserError::invalid(field, NOT_ONE_LINE));
+    }
+    Ok(Some(value).filter(|value| !value.is_empty()))
 }
 
 /// Trimmed; may be blank (descriptions and bios).
@@ -128,5 +145,25 @@ pub fn slug_or_derived(
             SlugPolicy::Exact,
         ),
         None => (slug::derived(name), SlugPolicy::SuffixIfTaken),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_names_are_one_line_descriptions_may_not_be() {
+        for text in ["A\nB", "A\r\nB", "A\tB", "A\u{2028}B", "A\u{2029}B"] {
+            assert!(required_text("title", text, 100).is_err(), "{text:?}");
+            assert!(optional_text("subtitle", text, 100).is_err(), "{text:?}");
+            assert_eq!(free_text("description", text, 100).unwrap(), text);
+        }
+        // Surrounding whitespace is trimmed, not refused.
+        assert_eq!(
+            required_text("title", "\n Moby-Dick \t", 100).unwrap(),
+            "Moby-Dick"
+        );
+        assert_eq!(optional_text("subtitle", " \n ", 100).unwrap(), None);
     }
 }

@@ -256,3 +256,82 @@ async fn register_and_login_payloads_resolve_as_the_signed_in_user() {
     assert_eq!(data["login"]["user"]["orders"]["totalCount"], 0, "{data}");
     assert_eq!(data["login"]["user"]["email"], "new@example.com");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn line_breaks_and_tabs_are_refused_in_single_line_fields() {
+    let app = TestApp::new().await;
+    // A name is one line: no CR, LF, tab or Unicode line separator.
+    for name in ["Ann\nLee", "Ann\r\nLee", "Ann\tLee", "Ann\u{2028}Lee"] {
+        let data = app
+            .data(
+                REGISTER,
+                json!({"input": {"email": "ann@example.com", "name": name, "password": "correct horse battery"}}),
+            )
+            .await;
+        assert!(
+            data["register"]["token"].is_null(),
+            "{name:?} accepted: {data}"
+        );
+        assert!(
+            data["register"]["userErrors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("one line"),
+            "{data}"
+        );
+    }
+
+    // So is every line of a shipping address (a CR/LF there would become a
+    // header or a forged line on a label or an email).
+    let book = app
+        .data(
+            "{ books(first: 1, sort: TITLE) { nodes { id } } }",
+            json!({}),
+        )
+        .await["books"]["nodes"][0]["id"]
+        .clone();
+    let cart = app
+        .data(
+            "mutation($input: AddToCartInput!) { addToCart(input: $input) { cart { id } } }",
+            json!({"input": {"bookId": book, "quantity": 1}}),
+        )
+        .await["addToCart"]["cart"]["id"]
+        .clone();
+    let checkout = "mutation($input: CheckoutInput!) { checkout(input: $input) { order { number } userErrors { field message } } }";
+    let data = app
+        .data(
+            checkout,
+            json!({"input": {
+                "idempotencyKey": "line-breaks",
+                "cartId": cart,
+                "email": "ann@example.com",
+                "shippingAddress": {
+                    "name": "Ann\nLee", "line1": "1 Main St\r\nBcc: victim@example.com",
+                    "city": "Springfield", "region": "IL\tX", "postalCode": "12345", "country": "US"
+                },
+                "shippingMethod": "STANDARD",
+                "payment": {"cardNumber": "4242 4242 4242 4242"}
+            }}),
+        )
+        .await;
+    assert!(data["checkout"]["order"].is_null(), "{data}");
+    let fields: Vec<String> = data["checkout"]["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| {
+            error["field"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(fields, ["name", "line1", "region"], "{data}");
+
+    // Multi-line text (a description, a password) keeps its line breaks:
+    // see `control_characters_in_text_are_refused`.
+}

@@ -12,6 +12,7 @@ use crate::db::users;
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
+use crate::graphql::validation::{NOT_ONE_LINE, is_one_line};
 
 /// The longest email address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -58,6 +59,8 @@ pub fn check_name(name: &str) -> Result<String, UserError> {
     let name = name.trim();
     if name.is_empty() {
         Err(UserError::invalid("name", "enter your name"))
+    } else if !is_one_line(name) {
+        Err(UserError::invalid("name", NOT_ONE_LINE))
     } else if name.chars().count() > MAX_NAME_CHARS {
         Err(UserError::invalid(
             "name",

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::graphql::carts::ShippingMethodCode;
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
+use crate::graphql::validation::{NOT_ONE_LINE, is_one_line};
 use crate::payments::Card;
 
 #[derive(InputObject, serde::Serialize)]
@@ -56,6 +57,8 @@ fn check_address(address: &Address) -> Result<NewAddress, Vec<UserError>> {
         let value = value.trim();
         if value.is_empty() || value.chars().count() > max {
             problem(name, format!("enter up to {max} characters"));
+        } else if !is_one_line(value) {
+            problem(name, NOT_ONE_LINE.to_owned());
         }
         value.to_owned()
     };
@@ -70,6 +73,8 @@ fn check_address(address: &Address) -> Result<NewAddress, Vec<UserError>> {
             .filter(|value| !value.is_empty())?;
         if value.chars().count() > max {
             problem(name, format!("use at most {max} characters"));
+        } else if !is_one_line(value) {
+            problem(name, NOT_ONE_LINE.to_owned());
         }
         Some(value.to_owned())
     };

@@ -101,9 +101,15 @@ impl Cache {
     pub fn with_settings(url: Option<&str>, settings: CacheSettings) -> anyhow::Result<Self> {
         let connection = match url {
             Some(url) => {
-                let client = redis::Client::open(url).map_err(|error| {
-                    anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {error}")
-                })?;
+                let info = redis::IntoConnectionInfo::into_connection_info(url)
+                    .map_err(|error| {
+                        anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {error}")
+                    })?
+                    // Requests share one multiplexed connection: without
+                    // TCP_NODELAY, Nagle's algorithm holds a command behind
+                    // the previous one's ACK (redis-rs leaves it off).
+                    .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+                let client = redis::Client::open(info)?;
                 // Bounded everywhere: connecting, each response, and no
                 // retry loop inside the manager (the breaker decides).
                 let config = ConnectionManagerConfig::new()

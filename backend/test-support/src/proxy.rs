@@ -93,6 +93,9 @@ impl Drop for ChaosProxy {
 }
 
 async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receiver<Mode>) {
+    // Without it, Nagle's algorithm and delayed ACKs add ~40 ms stalls to
+    // the small request/reply exchanges a real Redis link does not have.
+    let _ = client.set_nodelay(true);
     let mut buffer = [0u8; 16 * 1024];
     let mut upstream_buffer = [0u8; 16 * 1024];
     let mut server: Option<TcpStream> = None;
@@ -113,7 +116,10 @@ async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receive
             Mode::Pass => {
                 if server.is_none() {
                     match TcpStream::connect(&upstream).await {
-                        Ok(stream) => server = Some(stream),
+                        Ok(stream) => {
+                            let _ = stream.set_nodelay(true);
+                            server = Some(stream);
+                        }
                         Err(_) => return,
                     }
                 }

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 pub const APPROVE_CARD: &str = "4242424242424242";
 pub const DECLINE_CARD: &str = "4000000000000002";
@@ -151,12 +151,34 @@ pub trait PaymentGateway: Send + Sync {
 pub struct TestGateway {
     charges: Mutex<HashMap<String, ChargeOutcome>>,
     requests: AtomicUsize,
+    refunds: AtomicUsize,
+    /// How long each refund takes, in milliseconds (tests of a slow
+    /// provider).
+    refund_delay_ms: AtomicU64,
+    /// Whether refunds are refused (tests of a provider saying no).
+    refuse_refunds: AtomicBool,
 }
 
 impl TestGateway {
     /// How many charge requests it received (retries of a key included).
     pub fn charge_requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// How many refunds it made.
+    pub fn refunds_made(&self) -> usize {
+        self.refunds.load(Ordering::Relaxed)
+    }
+
+    /// Makes every later refund take `delay` (a slow provider).
+    pub fn set_refund_delay(&self, delay: std::time::Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.refund_delay_ms.store(millis, Ordering::Relaxed);
+    }
+
+    /// Makes every later refund be refused (or accepted again).
+    pub fn set_refuse_refunds(&self, refuse: bool) {
+        self.refuse_refunds.store(refuse, Ordering::Relaxed);
     }
 
     /// How many charges it approved (each key once).
@@ -238,7 +260,17 @@ impl PaymentGateway for TestGateway {
         _reference: &'a str,
         _amount_cents: i32,
     ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Ok(()) })
+        Box::pin(async {
+            let delay = self.refund_delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            }
+            if self.refuse_refunds.load(Ordering::Relaxed) {
+                return Err("the provider refused the refund".to_owned());
+            }
+            self.refunds.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
     }
 }
 

@@ -5,16 +5,24 @@
 //! changes (cancel and ship) one wins and the other sees the new status.
 //!
 //! Never calls a payment gateway: when a change returns money
-//! ([`Action::refunds`]), `crate::order_workflow` refunds through the
-//! gateway and records it (`super::payments`) before [`apply`].
+//! ([`Action::refunds`]), `crate::order_workflow` marks the refund started
+//! ([`start_refund`], committed), refunds through the gateway with no
+//! transaction open, then records it (`super::payments`) and [`apply`]s the
+//! change in a second transaction. While a refund is in flight (and not
+//! abandoned: [`REFUND_ABANDONED_AFTER`]) no change is allowed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::orders::{CANCELLED, DELIVERED, Order, PAID, PENDING_PAYMENT, REFUNDED, SHIPPED};
 use super::reservations::restock;
 use super::schema::{orders, shipments};
+
+/// A refund marked started longer ago than this was abandoned (its process
+/// died before recording the gateway's answer): the change may be asked for
+/// again.
+pub const REFUND_ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 
 /// The result of asking for a status change.
 #[derive(Debug)]
@@ -23,6 +31,10 @@ pub enum Transition {
     Done(Order, Vec<i64>),
     /// Not allowed from the order's current status (unchanged).
     Rejected(Order),
+    /// The gateway refused the refund or did not answer: the order is
+    /// unchanged (with no answer, the change may be asked for again once
+    /// the refund counts as abandoned).
+    RefundFailed(Order, String),
     NotFound,
 }
 
@@ -50,6 +62,9 @@ impl Action<'_> {
     /// money may have been taken (the gateway's answer, or the payment
     /// sweeper asking it, settles it).
     pub fn allowed_for(&self, order: &Order) -> bool {
+        if refund_in_flight(order) {
+            return false;
+        }
         if matches!(self, Action::Cancel)
             && order.status == PENDING_PAYMENT
             && order.charge_started_at.is_some()
@@ -73,6 +88,36 @@ impl Action<'_> {
             Action::Ship { .. } | Action::Deliver => false,
         }
     }
+}
+
+/// Whether `order` has a refund in flight (started, unanswered, not
+/// abandoned).
+pub fn refund_in_flight(order: &Order) -> bool {
+    order
+        .refund_started_at
+        .is_some_and(|started| Utc::now() - started < REFUND_ABANDONED_AFTER)
+}
+
+/// Marks `order_id`'s refund as sent to the gateway (commit before calling
+/// it); returns the mark.
+pub async fn start_refund(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+) -> QueryResult<DateTime<Utc>> {
+    diesel::update(orders::table.find(order_id))
+        .set(orders::refund_started_at.eq(Utc::now()))
+        .returning(orders::refund_started_at.assume_not_null())
+        .get_result(conn)
+        .await
+}
+
+/// Clears a refund mark after the gateway refused the refund.
+pub async fn refund_refused(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<Order> {
+    diesel::update(orders::table.find(order_id))
+        .set(orders::refund_started_at.eq(None::<DateTime<Utc>>))
+        .returning(Order::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// Applies an allowed `action` to `order` (locked by the caller): the new
@@ -117,7 +162,10 @@ pub async fn apply(
         Action::Refund => REFUNDED,
     };
     let order = diesel::update(orders::table.find(order.id))
-        .set(orders::status.eq(status))
+        .set((
+            orders::status.eq(status),
+            orders::refund_started_at.eq(None::<DateTime<Utc>>),
+        ))
         .returning(Order::as_returning())
         .get_result(conn)
         .await?;

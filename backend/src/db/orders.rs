@@ -55,6 +55,10 @@ pub struct Order {
     /// When checkout sent its charge to the gateway (committed first): from
     /// then on only the gateway's answer, or a lookup, settles the order.
     pub charge_started_at: Option<DateTime<Utc>>,
+    /// When a change that returns money sent its refund to the gateway
+    /// (cleared when the answer is recorded); while recent, no other change
+    /// may touch the order.
+    pub refund_started_at: Option<DateTime<Utc>>,
 }
 
 /// A new order; its number is drawn by [`insert`].

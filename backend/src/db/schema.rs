@@ -151,6 +151,7 @@ diesel::table! {
         charge_started_at -> Nullable<Timestamptz>,
         declined_at -> Nullable<Timestamptz>,
         swept_at -> Nullable<Timestamptz>,
+        refund_started_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -13,7 +13,7 @@ use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderPayload};
 use crate::auth::require_staff;
 use crate::cache::Cache;
-use crate::db::order_status::{Action, Transition};
+use crate::db::order_status::{Action, Transition, refund_in_flight};
 use crate::db::{self, Db};
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
@@ -141,11 +141,19 @@ async fn apply(ctx: &Context<'_>, order_id: i64, action: Action<'_>) -> Result<O
             user_errors: vec![UserError::new(
                 &[],
                 UserErrorCode::InvalidState,
-                format!(
-                    "not possible for an order that is {}",
-                    order.status.to_lowercase().replace('_', " ")
-                ),
+                if refund_in_flight(&order) {
+                    "a refund of this order is in progress; try again in a few minutes".to_owned()
+                } else {
+                    format!(
+                        "not possible for an order that is {}",
+                        order.status.to_lowercase().replace('_', " ")
+                    )
+                },
             )],
+            order: Some(Order(order)),
+        },
+        Transition::RefundFailed(order, reason) => OrderPayload {
+            user_errors: vec![UserError::new(&[], UserErrorCode::PaymentFailed, reason)],
             order: Some(Order(order)),
         },
         Transition::NotFound => OrderPayload::not_found(),

@@ -7,5 +7,6 @@ mod deadlocks;
 mod killed;
 mod limits;
 mod payments;
+mod refunds;
 mod support;
 mod sweeper;

@@ -115,6 +115,12 @@ async fn begin(
     .await
 }
 
+/// The refund's idempotency key: one full refund per order, so a retry
+/// after a lost answer is refunded once.
+pub fn refund_key(order: &Order) -> String {
+    format!("refund-{}", order.number)
+}
+
 /// Steps 2 and 3: the gateway call (no connection held), then its record.
 async fn refund(
     db: &Db,
@@ -127,7 +133,7 @@ async fn refund(
     let reference = charge.reference.clone().unwrap_or_default();
     let answer = tokio::time::timeout(
         REFUND_TIMEOUT,
-        gateway.refund(&reference, charge.amount_cents),
+        gateway.refund(&reference, charge.amount_cents, &refund_key(&order)),
     )
     .await;
     let mut conn = db.primary().await?;

@@ -24,7 +24,7 @@
 //! `crate::order_workflow` and `crate::jobs::sweeper` call the gateway and
 //! have `db` record what it answered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -138,10 +138,13 @@ pub trait PaymentGateway: Send + Sync {
     /// What became of the charge made with `idempotency_key`.
     fn lookup<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Lookup>;
     /// Returns `reference`'s money; `Err` with a reason when it could not.
+    /// `idempotency_key` is stable across retries of one refund, so a
+    /// provider that sees it twice refunds once.
     fn refund<'a>(
         &'a self,
         reference: &'a str,
         amount_cents: i32,
+        idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), String>>;
 }
 
@@ -151,7 +154,8 @@ pub trait PaymentGateway: Send + Sync {
 pub struct TestGateway {
     charges: Mutex<HashMap<String, ChargeOutcome>>,
     requests: AtomicUsize,
-    refunds: AtomicUsize,
+    /// The idempotency keys of the refunds it made.
+    refunds: Mutex<HashSet<String>>,
     /// How long each refund takes, in milliseconds (tests of a slow
     /// provider).
     refund_delay_ms: AtomicU64,
@@ -167,7 +171,7 @@ impl TestGateway {
 
     /// How many refunds it made.
     pub fn refunds_made(&self) -> usize {
-        self.refunds.load(Ordering::Relaxed)
+        self.refunds.lock().map_or(0, |refunds| refunds.len())
     }
 
     /// Makes every later refund take `delay` (a slow provider).
@@ -259,6 +263,7 @@ impl PaymentGateway for TestGateway {
         &'a self,
         _reference: &'a str,
         _amount_cents: i32,
+        idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async {
             let delay = self.refund_delay_ms.load(Ordering::Relaxed);
@@ -268,7 +273,10 @@ impl PaymentGateway for TestGateway {
             if self.refuse_refunds.load(Ordering::Relaxed) {
                 return Err("the provider refused the refund".to_owned());
             }
-            self.refunds.fetch_add(1, Ordering::Relaxed);
+            // A key seen before was refunded already: once.
+            if let Ok(mut refunds) = self.refunds.lock() {
+                refunds.insert(idempotency_key.to_owned());
+            }
             Ok(())
         })
     }

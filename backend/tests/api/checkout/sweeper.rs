@@ -37,6 +37,7 @@ impl PaymentGateway for Unreachable {
         &'a self,
         _reference: &'a str,
         _amount: i32,
+        _key: &'a str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async { Err("unreachable".to_owned()) })
     }

@@ -11,7 +11,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod graphql;
-pub mod healthcheck;
 pub mod http;
 pub mod jobs;
 pub mod metrics;

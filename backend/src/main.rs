@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Command::Healthcheck = cli.command {
-        let healthy = bookstore::healthcheck::healthy(cli.config.bind_addr).await;
+        let healthy = bookstore_edge::healthcheck::healthy(cli.config.bind_addr).await;
         std::process::exit(if healthy { 0 } else { 1 });
     }
     bookstore::telemetry::init();

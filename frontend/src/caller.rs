@@ -1,15 +1,14 @@
 //! Who a page request is for, as the backend must hear it: the shopper's
 //! address (the peer, or what the storefront's own trusted proxies vouch
-//! for: [`forwarded`]) and the request id (a trusted proxy's `X-Request-Id`
+//! for: `bookstore_edge::forwarded`) and the request id (a trusted proxy's `X-Request-Id`
 //! if it is short visible ASCII, else a new UUID v4). The middleware puts
 //! both in a task-local for [`crate::api`] to forward on every GraphQL
 //! call and sets `x-request-id` on the answer; the trace layer's span
 //! ([`span`]) holds the id, so every log line of the request has it.
 //!
 //! Owns those two facts only; it never reads a body or a cookie and
-//! imports nothing of the crate but [`forwarded`].
-//!
-//! [`forwarded`]: crate::forwarded
+//! imports nothing of the crate (the rules shared with the backend are in
+//! `bookstore_edge`).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -17,13 +16,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::TryRng;
-
-use crate::forwarded::TrustedProxies;
-
-pub const REQUEST_ID: &str = "x-request-id";
-/// The longest id taken from a proxy.
-const MAX_ID_CHARS: usize = 64;
+use bookstore_edge::forwarded::TrustedProxies;
+pub use bookstore_edge::request_id::HEADER as REQUEST_ID;
+use bookstore_edge::request_id::{acceptable, generate};
 
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -39,34 +34,6 @@ tokio::task_local! {
 /// The caller of the page request this task serves, if any.
 pub fn current() -> Option<Caller> {
     CURRENT.try_with(Clone::clone).ok()
-}
-
-/// A proxy's id is kept only if it is 1 to 64 visible ASCII characters.
-fn acceptable(id: &str) -> bool {
-    (1..=MAX_ID_CHARS).contains(&id.len()) && id.bytes().all(|byte| byte.is_ascii_graphic())
-}
-
-/// A new random id (UUID v4 form).
-fn generate() -> String {
-    let mut bytes = [0u8; 16];
-    if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
-        // Ids need to be distinct, not secret: the clock will do.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
-        bytes = nanos.to_le_bytes();
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 /// The caller of `request`, judged with the storefront's trusted proxies.
@@ -114,19 +81,4 @@ pub async fn middleware(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_generated_unless_acceptable() {
-        let (a, b) = (generate(), generate());
-        assert_ne!(a, b);
-        assert!(acceptable(&a) && a.len() == 36);
-        assert!(!acceptable("two words"));
-        assert!(!acceptable(&"x".repeat(65)));
-        assert!(!acceptable(""));
-    }
 }

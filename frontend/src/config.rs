@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
-use crate::forwarded::TrustedProxies;
 use crate::tokens::random_token;
+use bookstore_edge::forwarded::TrustedProxies;
 
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";

@@ -5,8 +5,8 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `stylesheet`, `forwarded`, `queries`,
-//! `healthcheck` (leaves); `caller`; `api`; `render`; `config`; `state`; `session`; `forms`,
+//! `tokens`, `money`, `cookies`, `stylesheet`, `queries` (leaves; trusted
+//! proxies, request ids and the healthcheck probe are `bookstore_edge`); `caller`; `api`; `render`; `config`; `state`; `session`; `forms`,
 //! `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
@@ -16,8 +16,6 @@ pub mod caller;
 pub mod config;
 pub mod cookies;
 pub mod forms;
-pub mod forwarded;
-pub mod healthcheck;
 pub mod money;
 pub mod pages;
 pub mod queries;

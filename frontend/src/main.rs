@@ -32,7 +32,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Healthcheck) = cli.command {
-        let healthy = bookstore_web::healthcheck::healthy(cli.config.bind_addr).await;
+        let healthy = bookstore_edge::healthcheck::healthy(cli.config.bind_addr).await;
         std::process::exit(if healthy { 0 } else { 1 });
     }
     let config = cli.config.checked();

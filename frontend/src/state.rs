@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
-use crate::forwarded::TrustedProxies;
 use crate::render::Templates;
+use bookstore_edge::forwarded::TrustedProxies;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::http::forwarded::TrustedProxies;
+use bookstore_edge::forwarded::TrustedProxies;
 
 #[derive(Clone, Debug, Args)]
 pub struct ClientConfig {

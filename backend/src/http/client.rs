@@ -13,8 +13,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::cookie::Cookie;
 
-use super::forwarded::TrustedProxies;
 use crate::auth::RequestAuth;
+use bookstore_edge::forwarded::TrustedProxies;
 
 /// Where the token and the client address are read from.
 #[derive(Debug, Clone)]

@@ -9,7 +9,6 @@
 
 pub mod client;
 pub mod errors;
-pub mod forwarded;
 pub mod graphql;
 pub mod health;
 mod negotiation;

@@ -6,7 +6,9 @@
 //! ([`span`], made by the trace layer, entered for the body too), so every
 //! log line of the request has it.
 //!
-//! Owns the id only: it never reads a body and never decides anything.
+//! Owns where the id goes (which ids are kept and how new ones are made is
+//! `bookstore_edge::request_id`, shared with the storefront); it never reads
+//! a body and never decides anything.
 
 use std::net::SocketAddr;
 
@@ -15,13 +17,8 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::TryRng;
-
-use super::forwarded::TrustedProxies;
-
-pub const HEADER: &str = "x-request-id";
-/// The longest id taken from a proxy.
-const MAX_CHARS: usize = 64;
+use bookstore_edge::forwarded::TrustedProxies;
+use bookstore_edge::request_id::{HEADER, acceptable, generate};
 
 tokio::task_local! {
     static CURRENT: String;
@@ -43,34 +40,6 @@ pub fn tag_errors(errors: &mut [ServerError]) {
             .get_or_insert_with(Default::default)
             .set("requestId", async_graphql::Value::String(id.clone()));
     }
-}
-
-/// A proxy's id is kept only if it is 1 to 64 visible ASCII characters.
-pub fn acceptable(id: &str) -> bool {
-    (1..=MAX_CHARS).contains(&id.len()) && id.bytes().all(|byte| byte.is_ascii_graphic())
-}
-
-/// A new random id (UUID v4 form).
-pub fn generate() -> String {
-    let mut bytes = [0u8; 16];
-    if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
-        // Ids need to be distinct, not secret: the clock will do.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
-        bytes = nanos.to_le_bytes();
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 /// The id for a request: a trusted peer's, if acceptable, else a new one.
@@ -123,28 +92,4 @@ pub async fn middleware(
         response.headers_mut().insert(HEADER, value);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_ids_are_uuid_v4_and_distinct() {
-        let (a, b) = (generate(), generate());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
-        assert!(acceptable(&a));
-    }
-
-    #[test]
-    fn only_short_visible_ascii_is_acceptable() {
-        assert!(acceptable("abc-123_XYZ"));
-        assert!(!acceptable(""));
-        assert!(!acceptable("two words"));
-        assert!(!acceptable("tab\there"));
-        assert!(!acceptable("é"));
-        assert!(!acceptable(&"x".repeat(65)));
-    }
 }

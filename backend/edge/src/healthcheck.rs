@@ -1,9 +1,8 @@
-//! `bookstore-web healthcheck`: asks the storefront listening on BIND_ADDR
-//! for `/healthz` (the container images have no curl). A plain HTTP/1.0
-//! request over TCP; healthy only on a `200` within a few seconds.
+//! The `healthcheck` subcommand of both services: asks the server listening
+//! on BIND_ADDR for `/healthz` (the container images have no curl). A plain
+//! HTTP/1.0 request over TCP; healthy only on a `200` within a few seconds.
 //!
-//! A leaf: imports no module of the crate, and never follows a redirect or
-//! talks to any address but the configured one.
+//! Never follows a redirect or talks to any address but the configured one.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;

@@ -4,15 +4,13 @@
 //! is the client. The leftmost hops are whatever the client wrote, so they
 //! are never believed on their own.
 //!
-//! The storefront's copy of the backend's `http::forwarded` (the two
-//! services share no code): it decides which shopper address the
-//! storefront passes on. A leaf: parsing and the walk only; it never reads
-//! a header other than `X-Forwarded-For` and imports no other module.
+//! A leaf: parsing and the walk only. It never reads a header other than
+//! `X-Forwarded-For` and never decides what a client may do.
 
 use std::fmt;
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 
 /// One trusted network: an address and how many leading bits must match.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -143,7 +141,7 @@ impl fmt::Debug for TrustedProxies {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     use super::*;
 

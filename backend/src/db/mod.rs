@@ -10,6 +10,7 @@ pub mod credits;
 pub mod genres;
 pub mod order_status;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 mod pool;
 pub mod reservations;

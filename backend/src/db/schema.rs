@@ -156,6 +156,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        recipient -> Text,
+        payload -> Jsonb,
+        dedup_key -> Nullable<Text>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     payments (id) {
         id -> Int8,
         order_id -> Int8,
@@ -232,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     order_lines,
     orders,
+    outbox,
     payments,
     sessions,
     shipments,

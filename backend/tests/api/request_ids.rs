@@ -186,6 +186,8 @@ async fn every_log_line_of_a_request_has_its_id() {
         .env("TRUSTED_PROXIES", "127.0.0.1")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info,tower_http=debug,bookstore=debug")
+        // Background jobs log their own SQL, outside any request.
+        .env("SERVE_RUNS_WORKER", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -20,6 +20,7 @@ mod order_access;
 mod order_lookup;
 mod order_mail;
 mod orders;
+mod outbox;
 mod production;
 mod request_ids;
 mod schema;

@@ -8,6 +8,7 @@ mod constraints;
 pub mod contributors;
 pub mod credits;
 pub mod genres;
+pub mod order_mail;
 pub mod order_status;
 pub mod orders;
 pub mod outbox;

@@ -152,6 +152,7 @@ diesel::table! {
         declined_at -> Nullable<Timestamptz>,
         swept_at -> Nullable<Timestamptz>,
         refund_started_at -> Nullable<Timestamptz>,
+        mail_access_token_hash -> Nullable<Bytea>,
     }
 }
 

@@ -18,6 +18,7 @@ mod instances;
 mod migrations;
 mod order_access;
 mod order_lookup;
+mod order_mail;
 mod orders;
 mod outbox;
 mod production;

@@ -51,13 +51,20 @@ async function shopper() {
   check((await text(page)).includes('Middlemarch'), 'the cart holds the book');
   await shot(page, 'cart');
 
-  step('register (the guest cart is kept)');
+  step('register, then sign in (the guest cart is kept)');
   await page.goto(base + '/register');
   await page.getByLabel('Your name').fill('Ada Reader');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel(/^Password/).fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
-  check((await text(page)).includes('Welcome, Ada Reader'), 'signed in after registering');
+  check((await text(page)).includes('Check your email'), 'registering asks to verify the address, not signed in');
+  await shot(page, 'register-check-email');
+  await page.getByLabel('Email').fill('ada@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  check((await text(page)).includes('Welcome back, Ada Reader'), 'signed in after registering');
+  check((await text(page)).includes('Verify your email address'), 'the account page asks to verify the address');
+  await shot(page, 'account-unverified');
 
   step('check out');
   await page.goto(base + '/cart');

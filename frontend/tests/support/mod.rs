@@ -212,6 +212,44 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Registers (which never signs in) and then signs in, as a new
+    /// customer does.
+    pub async fn sign_up(&mut self, email: &str, name: &str, password: &str) {
+        let registered = self
+            .submit(
+                "/register",
+                "/register",
+                &[("email", email), ("name", name), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            registered.location().as_deref(),
+            Some("/login"),
+            "{}",
+            registered.html
+        );
+        self.sign_in(email, password).await;
+    }
+
+    /// Signs in (the sign-in form, then on to the account page).
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let signed_in = self
+            .submit(
+                "/login",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            signed_in.location().as_deref(),
+            Some("/account"),
+            "{}",
+            signed_in.html
+        );
+    }
+}
+
 /// Undoes the HTML escaping of an attribute value (a link's href).
 pub fn unescape(text: &str) -> String {
     text.replace("&#x2f;", "/")

@@ -20,7 +20,7 @@ use super::form_errors::form_error;
 use super::operations::{
     RequestEmailVerification, VerifyEmail, request_email_verification, verify_email,
 };
-use crate::pages::messages::flash_of;
+use crate::pages::messages::{flash_of, sentence};
 use crate::pages::page::{api_error_page, has_code, page};
 use crate::session::Visitor;
 use crate::state::AppState;
@@ -150,7 +150,9 @@ pub(super) async fn resend(
         }
         Err(error) => {
             return match form_error(&error) {
-                Some(message) => visitor.redirect("/account", &message).into_response(),
+                Some(message) => visitor
+                    .redirect("/account", &sentence(&message))
+                    .into_response(),
                 None => api_error_page(&state, &error),
             };
         }

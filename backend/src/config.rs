@@ -13,10 +13,12 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+mod accounts_mail;
 mod cache;
 mod order_access;
 
 pub mod clients;
+pub use accounts_mail::AccountsMailConfig;
 pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use order_access::OrderAccessConfig;
@@ -201,6 +203,8 @@ pub struct Config {
     pub checkout: checkout::CheckoutConfig,
     #[command(flatten)]
     pub clients: ClientConfig,
+    #[command(flatten)]
+    pub accounts_mail: AccountsMailConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -361,6 +365,7 @@ impl fmt::Debug for Config {
             .field("order_access", &self.order_access)
             .field("checkout", &self.checkout)
             .field("clients", &self.clients)
+            .field("accounts_mail", &self.accounts_mail)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 pub struct Shop {
+    pub outbox: std::sync::Mutex<Vec<bookstore::db::outbox::Message>>,
     pub database: TestDatabase,
     pub graphql_url: String,
     pub router: axum::Router,
@@ -83,6 +84,7 @@ impl Shop {
         let database = TestDatabase::seeded().await;
         let graphql_url = backend(&database).await;
         Self {
+            outbox: Default::default(),
             router: storefront(&graphql_url, 5000),
             graphql_url,
             database,
@@ -257,4 +259,49 @@ pub fn unescape(text: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&amp;", "&")
+}
+
+// Interim, until the SMTP sink harness lands on main: the links are read
+// from the outbox rows the backend queued (claimed, so as a worker would
+// see them), not yet from delivered mail.
+impl Shop {
+    /// The `path?token=…` of the link in a message queued to `to`.
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        self.mailed_link_other_than(to, path, "").await
+    }
+
+    /// Like [`Shop::mailed_link`], for a link other than `not`.
+    pub async fn mailed_link_other_than(&self, to: &str, path: &str, not: &str) -> String {
+        let kinds: &[&str] = match path {
+            "/verify-email" => &["verify_email", "verify_new_email"],
+            _ => &["password_reset", "account_exists"],
+        };
+        let mut conn =
+            <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+                &self.database.url,
+            )
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let claimed = bookstore::db::outbox::claim_due(&mut conn, 3600, 100)
+                .await
+                .unwrap();
+            let link = {
+                let mut seen = self.outbox.lock().unwrap();
+                seen.extend(claimed);
+                seen.iter()
+                    .filter(|message| {
+                        message.recipient == to && kinds.contains(&message.kind.as_str())
+                    })
+                    .filter_map(|message| message.payload["token"].as_str())
+                    .map(|token| format!("{path}?token={token}"))
+                    .find(|link| link != not)
+            };
+            if let Some(link) = link {
+                return link;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no {path} link mailed to {to}");
+    }
 }

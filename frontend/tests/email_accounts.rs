@@ -497,3 +497,60 @@ async fn asking_for_links_too_often_gets_the_friendly_throttle_message() {
     assert!(answer.html.contains("too many attempts; try again in"));
     assert!(answer.html.contains("value=\"ada@example.com\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_email_address_takes_effect_when_its_link_is_opened() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    browser.sign_up("ada@example.com", "Ada", PASSWORD).await;
+    let link = shop.mailed_link("ada@example.com", "/verify-email").await;
+    let page = browser.get(&link).await;
+    press(&mut browser, &page, "/verify-email", &[]).await;
+
+    let moved = browser
+        .submit(
+            "/account",
+            "/account",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@new.example"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(moved.location().as_deref(), Some("/account"));
+    let account = browser.get("/account").await;
+    assert!(account.html.contains(
+        "Your profile is saved. We sent a link to ada@new.example: your email address changes when you open it."
+    ));
+    assert!(
+        account
+            .html
+            .contains("We sent a link to ada@new.example; your address changes when you open it.")
+    );
+    assert!(
+        account.html.contains("value=\"ada@example.com\""),
+        "not yet"
+    );
+    assert!(!account.html.contains("Verify your email address"));
+
+    let link = shop.mailed_link("ada@new.example", "/verify-email").await;
+    let page = browser.get(&link).await;
+    assert!(
+        browser
+            .get("/account")
+            .await
+            .html
+            .contains("value=\"ada@example.com\""),
+        "a GET changes nothing"
+    );
+    let verified = press(&mut browser, &page, "/verify-email", &[]).await;
+    assert_eq!(verified.location().as_deref(), Some("/account"));
+    let account = browser.get("/account").await;
+    assert!(account.html.contains("value=\"ada@new.example\""));
+    assert!(
+        !account
+            .html
+            .contains("your address changes when you open it")
+    );
+}

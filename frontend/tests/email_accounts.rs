@@ -406,7 +406,7 @@ async fn link_pages_are_private_and_a_missing_token_is_a_clear_page() {
         assert!(page.html.contains(&format!("action=\"{path}\"")), "{path}");
         assert_private_token_page(&page, token);
 
-        for broken in ["", "?token=", "?token=with%20space"] {
+        for broken in ["", "?token=", "?token=with%20space", "?token=a&token=b"] {
             let page = browser.get(&format!("{path}{broken}")).await;
             assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}{broken}");
             assert!(page.html.contains("This link does not work"));

@@ -9,6 +9,7 @@
 //! Owns these pages only; it never puts the token anywhere but the form's
 //! hidden field.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -29,8 +30,12 @@ use crate::state::AppState;
 pub(super) async fn verify_form(
     State(state): State<AppState>,
     visitor: Visitor,
-    Query(params): Query<TokenParam>,
+    params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Response {
+    // A mangled address (a repeated `token`, say) is a link that does not work.
+    let Ok(Query(params)) = params else {
+        return link_invalid(&state, &visitor, Link::Verification);
+    };
     if !plausible(&params.token) {
         return link_invalid(&state, &visitor, Link::Verification);
     }
@@ -76,7 +81,7 @@ pub(super) async fn verify(
                     &visitor,
                     StatusCode::TOO_MANY_REQUESTS,
                     "error.html",
-                    context! { title => "Please wait a moment", message },
+                    context! { title => "Please wait a moment", message => sentence(&message) },
                 )),
                 None => api_error_page(&state, &error),
             };

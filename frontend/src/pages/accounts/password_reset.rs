@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -104,8 +105,12 @@ pub(super) async fn forgot_sent(State(state): State<AppState>, visitor: Visitor)
 pub(super) async fn reset_form(
     State(state): State<AppState>,
     visitor: Visitor,
-    Query(params): Query<TokenParam>,
+    params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Response {
+    // A mangled address (a repeated `token`, say) is a link that does not work.
+    let Ok(Query(params)) = params else {
+        return link_invalid(&state, &visitor, Link::PasswordReset);
+    };
     if !plausible(&params.token) {
         return link_invalid(&state, &visitor, Link::PasswordReset);
     }

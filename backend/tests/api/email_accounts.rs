@@ -158,6 +158,38 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn registering_a_new_or_a_taken_email_takes_about_as_long() {
+    let app = TestApp::with_env(&[
+        ("REGISTER_MAX_PER_CLIENT", "100"),
+        ("PASSWORD_RESET_MAX_PER_EMAIL", "100"),
+    ])
+    .await;
+    app.customer_token("taken@example.com").await;
+    let register = |email: String| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let reply = app
+                .graphql(REGISTER, register_input(&email, "Timing", PASSWORD))
+                .await;
+            assert_eq!(reply.json()["data"]["register"]["accepted"], true);
+            started.elapsed()
+        }
+    };
+    register("warm.up@example.com".to_owned()).await;
+    let (mut new_time, mut taken_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for n in 0..5 {
+        new_time += register(format!("new{n}@example.com")).await;
+        taken_time += register("Taken@example.com".to_owned()).await;
+    }
+    let ratio = new_time.as_secs_f64() / taken_time.as_secs_f64();
+    assert!(
+        (0.6..1.6).contains(&ratio),
+        "new {new_time:?} vs taken {taken_time:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn registering_a_taken_email_answers_the_same_and_mails_its_owner_a_reset_link() {
     let app = TestApp::new().await;
     let new = app

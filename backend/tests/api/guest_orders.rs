@@ -161,3 +161,57 @@ async fn orders_handed_over_on_registration_before_the_fix_go_back_to_their_gues
         "the order placed once signed in stays the customer's"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_and_a_new_addresss_link_prove_their_address_too() {
+    let app = TestApp::new().await;
+    guest_order(&app, "guest-1", "reader@example.com").await;
+    guest_order(&app, "guest-2", "new.home@example.com").await;
+    app.customer_token("reader@example.com").await;
+    let orders = "{ viewer { emailVerified pendingEmail orders(first: 10) { totalCount } } }";
+
+    // A reset link was mailed to the address: following it proves it.
+    app.data(
+        "mutation { requestPasswordReset(email: \"reader@example.com\") { accepted } }",
+        json!({}),
+    )
+    .await;
+    let reset = link_token(&app, "password_reset", "reader@example.com").await;
+    let done = app
+        .data(
+            "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a new password 1\") { reset } }",
+            json!({"t": reset}),
+        )
+        .await;
+    assert_eq!(done["resetPassword"]["reset"], true);
+    let session = app
+        .login_token("reader@example.com", "a new password 1")
+        .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": null, "orders": {"totalCount": 1}})
+    );
+
+    // Moving to another address brings its guest orders once its link is
+    // followed, not before.
+    app.data_as(
+        &session,
+        "mutation { updateProfile(input: {email: \"new.home@example.com\", currentPassword: \"a new password 1\"}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": "new.home@example.com", "orders": {"totalCount": 1}})
+    );
+    let link = link_token(&app, "verify_new_email", "new.home@example.com").await;
+    app.data(
+        "mutation($t: String!) { verifyEmail(token: $t) { user { email } } }",
+        json!({"t": link}),
+    )
+    .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": null, "orders": {"totalCount": 2}})
+    );
+}

@@ -310,7 +310,7 @@ fn address(argument: &str) -> String {
 fn decode(from: &str, to: &[String], raw: String) -> Mail {
     let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes());
     let (subject, text, html, message_id) = parsed.as_ref().map_or_else(
-        || Default::default(),
+        Default::default,
         |message| {
             (
                 message.subject().unwrap_or_default().to_owned(),

@@ -1,5 +1,6 @@
 //! The storefront test harness: a real backend (its own database, Redis
-//! namespace and port) and the storefront's router, driven by a small
+//! namespace and port, and its outbox worker delivering to an in-process
+//! SMTP sink) and the storefront's router, driven by a small
 //! cookie-keeping browser.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,17 +8,23 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bookstore_test_support::TestDatabase;
+use bookstore_test_support::{MailSink, TestDatabase};
 use bookstore_web::config::Config;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 pub struct Shop {
-    pub outbox: std::sync::Mutex<Vec<bookstore::db::outbox::Message>>,
     pub database: TestDatabase,
     pub graphql_url: String,
     pub router: axum::Router,
+    /// The SMTP server the backend's outbox worker delivers to.
+    pub mail: MailSink,
+    /// The backend's outbox worker (stops with the shop).
+    _worker: bookstore::jobs::Task,
 }
+
+/// The backend's `PUBLIC_URL` in tests: links in messages start with it.
+pub const PUBLIC_URL: &str = "http://shop.test";
 
 pub struct Page {
     pub status: StatusCode,
@@ -44,14 +51,28 @@ impl Page {
     }
 }
 
-/// A backend on a free port, over `database`.
+/// A backend on a free port, over `database` (no mail is sent).
 pub async fn backend(database: &TestDatabase) -> String {
-    let config = bookstore::config::Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database.url.clone()),
-        "CACHE_NAMESPACE" => Some(database.name.clone()),
-        "REDIS_URL" => Some(bookstore_test_support::redis_url()),
-        "DATABASE_POOL_SIZE" => Some("4".into()),
-        _ => None,
+    serve_backend(database, &[]).await.0
+}
+
+/// A backend on a free port, over `database`, with `overrides` of its
+/// configuration; also returns the configuration.
+async fn serve_backend(
+    database: &TestDatabase,
+    overrides: &[(&str, String)],
+) -> (String, bookstore::config::Config) {
+    let config = bookstore::config::Config::from_lookup(|name| {
+        if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
+            return Some(value.clone());
+        }
+        match name {
+            "DATABASE_URL" => Some(database.url.clone()),
+            "CACHE_NAMESPACE" => Some(database.name.clone()),
+            "REDIS_URL" => Some(bookstore_test_support::redis_url()),
+            "DATABASE_POOL_SIZE" => Some("4".into()),
+            _ => None,
+        }
     })
     .unwrap();
     let state = bookstore::app::AppState::new(&config).unwrap();
@@ -65,7 +86,7 @@ pub async fn backend(database: &TestDatabase) -> String {
         )
         .await
     });
-    format!("http://{address}/graphql")
+    (format!("http://{address}/graphql"), config)
 }
 
 pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
@@ -82,12 +103,45 @@ pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
 impl Shop {
     pub async fn new() -> Self {
         let database = TestDatabase::seeded().await;
-        let graphql_url = backend(&database).await;
+        let mail = MailSink::start().await;
+        let overrides = [
+            ("SMTP_URL", mail.url()),
+            ("PUBLIC_URL", PUBLIC_URL.to_owned()),
+        ];
+        let (graphql_url, config) = serve_backend(&database, &overrides).await;
+        let worker = bookstore::spawn_outbox_worker(&config).unwrap();
         Self {
-            outbox: Default::default(),
             router: storefront(&graphql_url, 5000),
             graphql_url,
             database,
+            mail,
+            _worker: worker,
+        }
+    }
+
+    /// The `path?token=…` of the newest link to `path` in a message
+    /// delivered to `to` (waiting up to 10 s for one).
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        self.mailed_link_other_than(to, path, "").await
+    }
+
+    /// Like [`Shop::mailed_link`], for a link other than `not` (waiting
+    /// for the next message if need be).
+    pub async fn mailed_link_other_than(&self, to: &str, path: &str, not: &str) -> String {
+        let prefix = format!("{PUBLIC_URL}{path}?token=");
+        let mut count = 1;
+        loop {
+            let mails = self.mail.wait_for_to(to, count).await;
+            let link = mails
+                .iter()
+                .rev()
+                .filter_map(|mail| mail.link(&prefix))
+                .map(|link| link.trim_start_matches(PUBLIC_URL).to_owned())
+                .find(|link| link != not);
+            if let Some(link) = link {
+                return link;
+            }
+            count = mails.len() + 1;
         }
     }
 
@@ -259,49 +313,4 @@ pub fn unescape(text: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&amp;", "&")
-}
-
-// Interim, until the SMTP sink harness lands on main: the links are read
-// from the outbox rows the backend queued (claimed, so as a worker would
-// see them), not yet from delivered mail.
-impl Shop {
-    /// The `path?token=…` of the link in a message queued to `to`.
-    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
-        self.mailed_link_other_than(to, path, "").await
-    }
-
-    /// Like [`Shop::mailed_link`], for a link other than `not`.
-    pub async fn mailed_link_other_than(&self, to: &str, path: &str, not: &str) -> String {
-        let kinds: &[&str] = match path {
-            "/verify-email" => &["verify_email", "verify_new_email"],
-            _ => &["password_reset", "account_exists"],
-        };
-        let mut conn =
-            <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
-                &self.database.url,
-            )
-            .await
-            .unwrap();
-        for _ in 0..100 {
-            let claimed = bookstore::db::outbox::claim_due(&mut conn, 3600, 100)
-                .await
-                .unwrap();
-            let link = {
-                let mut seen = self.outbox.lock().unwrap();
-                seen.extend(claimed);
-                seen.iter()
-                    .filter(|message| {
-                        message.recipient == to && kinds.contains(&message.kind.as_str())
-                    })
-                    .filter_map(|message| message.payload["token"].as_str())
-                    .map(|token| format!("{path}?token={token}"))
-                    .find(|link| link != not)
-            };
-            if let Some(link) = link {
-                return link;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("no {path} link mailed to {to}");
-    }
 }

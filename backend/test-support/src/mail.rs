@@ -309,9 +309,8 @@ fn address(argument: &str) -> String {
 
 fn decode(from: &str, to: &[String], raw: String) -> Mail {
     let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes());
-    let (subject, text, html, message_id) = parsed.as_ref().map_or_else(
-        Default::default,
-        |message| {
+    let (subject, text, html, message_id) =
+        parsed.as_ref().map_or_else(Default::default, |message| {
             (
                 message.subject().unwrap_or_default().to_owned(),
                 message
@@ -324,8 +323,7 @@ fn decode(from: &str, to: &[String], raw: String) -> Mail {
                     .unwrap_or_default(),
                 message.message_id().unwrap_or_default().to_owned(),
             )
-        },
-    );
+        });
     Mail {
         from: from.to_owned(),
         to: to.to_vec(),

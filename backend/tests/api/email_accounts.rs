@@ -5,12 +5,13 @@
 //! once, expire, and their use is throttled. What is mailed is read from
 //! the `outbox` rows the changes queued.
 
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{PUBLIC_URL, TestApp};
 use crate::throttling::from;
+use bookstore_test_support::Mail;
 
 pub const REGISTER: &str = "mutation($input: RegisterInput!) {
   register(input: $input) { accepted userErrors { field message code } } }";
@@ -29,39 +30,30 @@ const LOGIN: &str = "mutation($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { token userErrors { code } } }";
 const PASSWORD: &str = "correct horse battery";
 
-/// A queued message.
+/// A queued message (its payload is emptied once sent: the delivered
+/// mail, `delivered`, is what tells its content).
 #[derive(Debug, Clone, diesel::QueryableByName)]
-pub struct Mail {
+pub struct Queued {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
     #[diesel(sql_type = Text)]
     pub kind: String,
     #[diesel(sql_type = Text)]
     pub recipient: String,
-    #[diesel(sql_type = Jsonb)]
-    pub payload: Value,
     #[diesel(sql_type = Nullable<Text>)]
     pub dedup_key: Option<String>,
 }
 
-impl Mail {
-    /// The token its link carries.
-    pub fn token(&self) -> String {
-        self.payload["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token in {self:?}"))
-            .to_owned()
-    }
-}
-
 /// Every message queued so far, oldest first.
-pub async fn outbox(app: &TestApp) -> Vec<Mail> {
-    diesel::sql_query("SELECT kind, recipient, payload, dedup_key FROM outbox ORDER BY id")
+pub async fn outbox(app: &TestApp) -> Vec<Queued> {
+    diesel::sql_query("SELECT id, kind, recipient, dedup_key FROM outbox ORDER BY id")
         .load(&mut app.connection().await)
         .await
         .unwrap()
 }
 
 /// The messages of `kind` queued for `recipient`.
-pub async fn mails(app: &TestApp, kind: &str, recipient: &str) -> Vec<Mail> {
+pub async fn queued(app: &TestApp, kind: &str, recipient: &str) -> Vec<Queued> {
     outbox(app)
         .await
         .into_iter()
@@ -69,13 +61,51 @@ pub async fn mails(app: &TestApp, kind: &str, recipient: &str) -> Vec<Mail> {
         .collect()
 }
 
-/// The token of the last message of `kind` queued for `recipient`.
-pub async fn link_token(app: &TestApp, kind: &str, recipient: &str) -> String {
-    mails(app, kind, recipient)
+/// The messages of `kind` queued for `recipient`, as the SMTP server got
+/// them (waiting for every message queued for `recipient` to arrive).
+pub async fn delivered(app: &TestApp, kind: &str, recipient: &str) -> Vec<Mail> {
+    let queued_to_recipient = outbox(app)
         .await
-        .last()
-        .unwrap_or_else(|| panic!("no {kind} message for {recipient}"))
-        .token()
+        .into_iter()
+        .filter(|mail| mail.recipient.eq_ignore_ascii_case(recipient))
+        .collect::<Vec<_>>();
+    let arrived = app
+        .mail
+        .wait_for_to(recipient, queued_to_recipient.len())
+        .await;
+    queued_to_recipient
+        .iter()
+        .filter(|queued| queued.kind == kind && queued.recipient == recipient)
+        .map(|queued| {
+            let id = format!("outbox-{}@shop.test", queued.id);
+            arrived
+                .iter()
+                .find(|mail| mail.message_id == id)
+                .unwrap_or_else(|| panic!("message {id} was not delivered: {arrived:?}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// Where the link of a message of `kind` leads.
+fn link_prefix(kind: &str) -> String {
+    let page = match kind {
+        "verify_email" | "verify_new_email" => "verify-email",
+        "password_reset" | "account_exists" => "reset-password",
+        _ => panic!("{kind} carries no link"),
+    };
+    format!("{PUBLIC_URL}/{page}?token=")
+}
+
+/// The token of the link in the last message of `kind` delivered to
+/// `recipient`.
+pub async fn link_token(app: &TestApp, kind: &str, recipient: &str) -> String {
+    let mail = delivered(app, kind, recipient)
+        .await
+        .pop()
+        .unwrap_or_else(|| panic!("no {kind} message for {recipient}"));
+    mail.link_param(&link_prefix(kind), "token")
+        .unwrap_or_else(|| panic!("no link in {}", mail.text))
 }
 
 /// Registers and follows the verification link; returns a session token.
@@ -131,7 +161,6 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
     assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(queued[0].kind, "verify_email");
     assert_eq!(queued[0].recipient, "Ada@Example.com");
-    assert_eq!(queued[0].payload["name"], "Test Customer");
     assert!(
         queued[0]
             .dedup_key
@@ -139,7 +168,30 @@ async fn registering_mails_a_link_that_verifies_the_email_once() {
             .unwrap()
             .starts_with("account_token:")
     );
-    let token = queued[0].token();
+    // Delivered: plain text and HTML, with the link.
+    let mail = delivered(&app, "verify_email", "Ada@Example.com")
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        mail.subject.contains("Confirm your email"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("Hello Test Customer,"), "{}", mail.text);
+    let token = mail
+        .link_param(&format!("{PUBLIC_URL}/verify-email?token="), "token")
+        .unwrap();
+    // (Autoescaped: the slashes of the URL are entities, which browsers read
+    // as slashes.)
+    let escaped_url = PUBLIC_URL.replace('/', "&#x2f;");
+    assert!(
+        mail.html.contains(&format!(
+            "href=\"{escaped_url}/verify-email?token={token}\""
+        )),
+        "{}",
+        mail.html
+    );
 
     let verified = app.data(VERIFY, json!({"token": token})).await["verifyEmail"].clone();
     assert_eq!(
@@ -218,9 +270,14 @@ async fn registering_a_taken_email_answers_the_same_and_mails_its_owner_a_reset_
     );
 
     // The owner is told, at the address as the account spells it.
-    let notes = mails(&app, "account_exists", "owner@example.com").await;
+    let notes = delivered(&app, "account_exists", "owner@example.com").await;
     assert_eq!(notes.len(), 1, "{:?}", outbox(&app).await);
-    assert_eq!(notes[0].payload["name"], "Owner", "the owner's name");
+    assert!(
+        notes[0].text.contains("Hello Owner,"),
+        "the owner's name: {}",
+        notes[0].text
+    );
+    assert!(!notes[0].text.contains("Mallory"));
     // Mallory's password does nothing; the owner's still works.
     assert!(!signs_in(&app, "owner@example.com", "mallory's password").await);
     assert!(signs_in(&app, "owner@example.com", PASSWORD).await);
@@ -228,7 +285,7 @@ async fn registering_a_taken_email_answers_the_same_and_mails_its_owner_a_reset_
     let reset = app
         .data(
             RESET,
-            json!({"token": notes[0].token(), "password": "the owner's new one"}),
+            json!({"token": link_token(&app, "account_exists", "owner@example.com").await, "password": "the owner's new one"}),
         )
         .await;
     assert_eq!(reset["resetPassword"]["reset"], true, "{reset}");
@@ -290,7 +347,7 @@ async fn a_reset_link_resets_once_ends_every_session_and_verifies_the_email() {
         "the link proved the address"
     );
     assert_eq!(
-        mails(&app, "password_changed", "forgetful@example.com")
+        delivered(&app, "password_changed", "forgetful@example.com")
             .await
             .len(),
         1
@@ -401,6 +458,8 @@ async fn a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing() {
             .iter()
             .all(|mail| mail.recipient != "nobody@example.com")
     );
+    delivered(&app, "password_reset", "known@example.com").await;
+    assert!(app.mail.to("nobody@example.com").is_empty());
 
     let malformed = app
         .data(REQUEST_RESET, json!({"email": "not an email"}))
@@ -426,9 +485,11 @@ async fn an_email_change_waits_for_the_new_addresss_link_and_tells_the_old_one()
         asked["updateProfile"],
         json!({"user": {"email": "old@example.com", "emailVerified": true, "pendingEmail": "New@example.com", "name": "Test Customer"}, "userErrors": []})
     );
-    assert_eq!(
-        mails(&app, "email_change_requested", "old@example.com").await[0].payload["new_email"],
-        "New@example.com"
+    let requested = delivered(&app, "email_change_requested", "old@example.com").await;
+    assert!(
+        requested[0].text.contains("New@example.com"),
+        "{}",
+        requested[0].text
     );
     let token = link_token(&app, "verify_new_email", "New@example.com").await;
     // Until the link is followed, the old address is the account's.
@@ -446,9 +507,13 @@ async fn an_email_change_waits_for_the_new_addresss_link_and_tells_the_old_one()
     );
     assert!(signs_in(&app, "new@example.com", PASSWORD).await);
     assert!(!signs_in(&app, "old@example.com", PASSWORD).await);
-    let told = mails(&app, "email_changed", "old@example.com").await;
+    let told = delivered(&app, "email_changed", "old@example.com").await;
     assert_eq!(told.len(), 1);
-    assert_eq!(told[0].payload["new_email"], "New@example.com");
+    assert!(
+        told[0].text.contains("is now New@example.com"),
+        "{}",
+        told[0].text
+    );
     // The links mailed to the old address stop working.
     let stale = app
         .data(
@@ -488,16 +553,23 @@ async fn an_email_change_to_a_taken_address_reveals_nothing_and_never_happens() 
     assert_eq!(taken["user"]["email"], "mover@example.com");
     // The owner of the taken address gets a note (no link to follow); the
     // mover's own address is told as for any change.
-    let notes = mails(&app, "account_exists", "taken@example.com").await;
+    let notes = delivered(&app, "account_exists", "taken@example.com").await;
     assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0].payload["token"], Value::Null);
     assert!(
-        mails(&app, "verify_new_email", "TAKEN@example.com")
+        notes[0].link(&link_prefix("account_exists")).is_none()
+            && notes[0]
+                .link(&format!("{PUBLIC_URL}/forgot-password"))
+                .is_some(),
+        "{}",
+        notes[0].text
+    );
+    assert!(
+        queued(&app, "verify_new_email", "TAKEN@example.com")
             .await
             .is_empty()
     );
     assert_eq!(
-        mails(&app, "email_change_requested", "mover@example.com")
+        delivered(&app, "email_change_requested", "mover@example.com")
             .await
             .len(),
         2
@@ -529,22 +601,26 @@ async fn a_switch_that_fails_at_commit_leaves_no_message_and_no_change() {
         )
         .await;
     }
-    let links = mails(&app, "verify_new_email", "wanted@example.com").await;
+    let links = delivered(&app, "verify_new_email", "wanted@example.com").await;
     assert_eq!(links.len(), 2);
-    let won = app.data(VERIFY, json!({"token": links[0].token()})).await;
+    let token = |mail: &Mail| {
+        mail.link_param(&link_prefix("verify_new_email"), "token")
+            .unwrap()
+    };
+    let won = app.data(VERIFY, json!({"token": token(&links[0])})).await;
     assert_eq!(won["verifyEmail"]["user"]["email"], "wanted@example.com");
-    let lost = app.data(VERIFY, json!({"token": links[1].token()})).await;
+    let lost = app.data(VERIFY, json!({"token": token(&links[1])})).await;
     assert_eq!(lost["verifyEmail"]["user"], Value::Null);
     assert_eq!(codes(&lost["verifyEmail"]), ["INVALID_TOKEN"]);
 
     assert_eq!(
-        mails(&app, "email_changed", "first@example.com")
+        delivered(&app, "email_changed", "first@example.com")
             .await
             .len(),
         1
     );
     assert!(
-        mails(&app, "email_changed", "second@example.com")
+        queued(&app, "email_changed", "second@example.com")
             .await
             .is_empty(),
         "the rolled-back message is gone"
@@ -591,7 +667,7 @@ async fn two_concurrent_uses_of_one_token_succeed_once() {
         );
     }
     assert_eq!(
-        mails(&app, "password_changed", "racer@example.com")
+        delivered(&app, "password_changed", "racer@example.com")
             .await
             .len(),
         3,
@@ -851,7 +927,7 @@ async fn registering_again_and_again_with_a_taken_email_mails_its_owner_a_bounde
     assert_eq!(answers.len(), 1, "always the same answer");
     // The registration itself counted once; then one note, then silence.
     assert_eq!(
-        mails(&app, "account_exists", "popular@example.com")
+        delivered(&app, "account_exists", "popular@example.com")
             .await
             .len(),
         1
@@ -870,12 +946,11 @@ async fn changing_the_password_tells_the_account_holder() {
         )
         .await;
     assert_eq!(changed["changePassword"]["userErrors"], json!([]));
-    let told = mails(&app, "password_changed", "careful@example.com").await;
+    let told = delivered(&app, "password_changed", "careful@example.com").await;
     assert_eq!(told.len(), 1);
-    assert_eq!(told[0].payload["name"], "Test Customer");
+    assert!(told[0].text.contains("Hello Test Customer,"));
     assert!(
-        told[0].payload.get("password").is_none()
-            && !told[0].payload.to_string().contains("another good one"),
+        !told[0].raw.contains("another good one"),
         "no password in a message"
     );
 }

@@ -29,7 +29,7 @@ pub struct TestApp {
     /// The SMTP server the app's outbox worker delivers to.
     pub mail: MailSink,
     /// The outbox worker (stops with the app).
-    _worker: bookstore::jobs::Task,
+    pub worker: Option<bookstore::jobs::Task>,
 }
 
 /// `PUBLIC_URL` in tests: links in messages start with it.
@@ -101,7 +101,7 @@ impl TestApp {
         let worker = bookstore::spawn_outbox_worker(&config).expect("outbox worker");
         Self {
             mail,
-            _worker: worker,
+            worker: Some(worker),
             gateway,
             db: state.db.clone(),
             cache: state.cache.clone(),

@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::support::{PUBLIC_URL, TestApp};
+use crate::support::{PUBLIC_URL, SinkMode, TestApp};
 use crate::throttling::from;
 use bookstore_test_support::Mail;
 
@@ -992,4 +992,49 @@ async fn the_cleanup_deletes_expired_and_used_tokens_only() {
     let live = link_token(&app, "verify_email", "c@example.com").await;
     let verified = app.data(VERIFY, json!({"token": live})).await;
     assert_eq!(verified["verifyEmail"]["user"]["emailVerified"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_asked_for_while_the_mail_server_is_down_arrives_when_it_returns_and_works() {
+    let app = TestApp::with_env(&[
+        ("OUTBOX_RETRY_BASE_SECS", "1"),
+        ("OUTBOX_RETRY_MAX_SECS", "1"),
+    ])
+    .await;
+    app.mail.set_mode(SinkMode::Down);
+    let registered = app
+        .data(
+            REGISTER,
+            register_input("patient@example.com", "Pat", PASSWORD),
+        )
+        .await;
+    assert_eq!(registered["register"]["accepted"], true);
+    assert!(
+        app.mail
+            .settle(std::time::Duration::from_millis(1500))
+            .await
+            .is_empty()
+    );
+    app.mail.set_mode(SinkMode::Up);
+    let token = link_token(&app, "verify_email", "patient@example.com").await;
+    let verified = app.data(VERIFY, json!({"token": token})).await;
+    assert_eq!(verified["verifyEmail"]["user"]["emailVerified"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_lives_as_long_as_configured() {
+    let app = TestApp::with_env(&[("PASSWORD_RESET_TTL_SECS", "1")]).await;
+    app.customer_token("brief@example.com").await;
+    app.data(REQUEST_RESET, json!({"email": "brief@example.com"}))
+        .await;
+    let token = link_token(&app, "password_reset", "brief@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let late = app
+        .data(
+            RESET,
+            json!({"token": token, "password": "too late for this"}),
+        )
+        .await;
+    assert_eq!(codes(&late["resetPassword"]), ["INVALID_TOKEN"]);
+    assert!(signs_in(&app, "brief@example.com", PASSWORD).await);
 }

@@ -13,11 +13,13 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+mod accounts_mail;
 mod cache;
 mod mail;
 mod order_access;
 
 pub mod clients;
+pub use accounts_mail::AccountsMailConfig;
 pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use mail::MailConfig;
@@ -204,6 +206,8 @@ pub struct Config {
     #[command(flatten)]
     pub clients: ClientConfig,
     #[command(flatten)]
+    pub accounts_mail: AccountsMailConfig,
+    #[command(flatten)]
     pub mail: MailConfig,
 }
 
@@ -389,6 +393,7 @@ impl fmt::Debug for Config {
             .field("order_access", &self.order_access)
             .field("checkout", &self.checkout)
             .field("clients", &self.clients)
+            .field("accounts_mail", &self.accounts_mail)
             .field("mail", &self.mail)
             .finish()
     }

@@ -329,18 +329,9 @@ async fn a_wrong_email_and_a_missing_order_look_the_same_and_lookups_are_throttl
 async fn a_customers_order_is_not_found_by_number_and_email() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
-    let registered = browser
-        .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "ada@example.com"),
-                ("name", "Ada"),
-                ("password", "correct horse battery"),
-            ],
-        )
+    browser
+        .sign_up("ada@example.com", "Ada", "correct horse battery")
         .await;
-    assert_eq!(registered.status, StatusCode::SEE_OTHER);
     let placed = guest_checkout(&mut browser, "").await;
     let location = placed.location().unwrap();
     assert!(!location.contains('?'), "a customer's link: {location}");

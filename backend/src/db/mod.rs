@@ -1,6 +1,7 @@
 //! Postgres: the connection pools, the embedded migrations and one module of
 //! queries per table group. Nothing here knows about GraphQL or Redis.
 
+pub mod account_tokens;
 pub mod books;
 pub mod carts;
 pub mod catalog;

@@ -368,10 +368,11 @@ pub async fn set_access_token(
 /// Gives an account the guest orders placed with its email: to be called
 /// only once the account has *proven* it owns that email (a verification
 /// link followed), never on registration or sign-in, or anyone could
-/// register with someone else's email and read their orders. Nothing calls
-/// it yet: email verification arrives with the email issue. The orders
-/// lose their access tokens, the checkout's and the emailed link's (a
-/// customer's order opens by sign-in only).
+/// register with someone else's email and read their orders. Called inside
+/// the transactions of `db::account_tokens::verify_email` and
+/// `reset_password` (a link mailed to the address was followed). The
+/// orders lose their access tokens, the checkout's and the emailed link's
+/// (a customer's order opens by sign-in only).
 pub async fn attach_guest_orders_of_verified_email(
     conn: &mut AsyncPgConnection,
     user_id: i64,

@@ -11,6 +11,7 @@ mod cache_outages;
 mod cache_races;
 mod catalog;
 mod checkout;
+mod email_accounts;
 mod guest_orders;
 mod healthcheck;
 mod http;

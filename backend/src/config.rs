@@ -38,6 +38,7 @@ pub enum AppEnv {
 }
 
 pub mod checkout;
+pub mod jobs;
 
 #[derive(Clone, Args)]
 pub struct Config {
@@ -200,6 +201,8 @@ pub struct Config {
     #[command(flatten)]
     pub checkout: checkout::CheckoutConfig,
     #[command(flatten)]
+    pub jobs: jobs::JobsConfig,
+    #[command(flatten)]
     pub clients: ClientConfig,
 }
 
@@ -360,6 +363,7 @@ impl fmt::Debug for Config {
             .field("cache", &self.cache)
             .field("order_access", &self.order_access)
             .field("checkout", &self.checkout)
+            .field("jobs", &self.jobs)
             .field("clients", &self.clients)
             .finish()
     }

@@ -36,16 +36,8 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         let report = seed::demo(&mut conn).await?;
         tracing::info!(%report, "demo catalog");
     }
-    tokio::spawn(sweep_expired_sessions(
-        state.db.clone(),
-        config.session_idle,
-    ));
-    tokio::spawn(jobs::sweeper::run(
-        state.db.clone(),
-        state.cache.clone(),
-        state.gateway.clone(),
-        config.checkout.clone(),
-    ));
+    // Detached: the jobs stop with the process.
+    let _jobs = jobs::periodic::spawn(&state, &config);
     if let Some(address) = config.metrics_address() {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -69,27 +61,6 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         .await?;
     tracing::info!("shut down");
     Ok(())
-}
-
-/// Expiry is enforced on every lookup; this only keeps the table small.
-async fn sweep_expired_sessions(db: db::Db, idle: std::time::Duration) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every_hour.tick().await;
-        let idle_since = chrono::Utc::now() - idle;
-        let swept = async {
-            let mut conn = db.primary().await.ok()?;
-            db::sessions::delete_expired(&mut conn, idle_since)
-                .await
-                .ok()
-        }
-        .await;
-        match swept {
-            Some(0) => {}
-            Some(count) => tracing::info!(count, "removed expired sessions"),
-            None => tracing::warn!("could not remove expired sessions; will retry"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -2,4 +2,5 @@
 //! module per job. Jobs are safe with several backends running: each
 //! claims its work in Postgres. This file only declares.
 
+pub mod periodic;
 pub mod sweeper;

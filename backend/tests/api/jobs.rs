@@ -1,0 +1,409 @@
+//! The periodic jobs' runner: each cleanup deletes exactly what it should
+//! (and in batches), a round runs on one instance per interval however
+//! many runners race for it, and a failing job stops no other.
+
+use std::time::Duration;
+
+use bookstore::config::Config;
+use bookstore::jobs::periodic::{Job, Runner};
+
+use crate::checkout::support::*;
+use crate::support::TestApp;
+
+/// A runner for `app`'s database, as another backend instance would have:
+/// its own pools.
+fn instance(app: &TestApp, config: &Config) -> Runner {
+    let db = bookstore::db::Db::new(&app.database.url, None, config.pool_options());
+    Runner::new(db, app.cache.clone(), app.gateway.clone(), config)
+}
+
+fn runner(app: &TestApp) -> Runner {
+    Runner::new(
+        app.db.clone(),
+        app.cache.clone(),
+        app.gateway.clone(),
+        &app.config,
+    )
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    number(
+        app,
+        &format!("SELECT count(*)::bigint AS n FROM ({sql}) AS rows"),
+    )
+    .await
+}
+
+async fn exists(app: &TestApp, table: &str, condition: &str) -> bool {
+    count(app, &format!("SELECT 1 FROM {table} WHERE {condition}")).await == 1
+}
+
+/// A customer row (no password needed here); returns its id.
+async fn customer(app: &TestApp, email: &str) -> i64 {
+    number(
+        app,
+        &format!(
+            "INSERT INTO users (email, name, password_hash) VALUES ('{email}', 'C', 'x') RETURNING id AS n"
+        ),
+    )
+    .await
+}
+
+/// An open cart with one line, untouched for `days`; returns its id.
+async fn cart(app: &TestApp, token: &str, user_id: Option<i64>, days: i32) -> i64 {
+    let user = user_id.map_or("NULL".to_owned(), |id| id.to_string());
+    let id = number(
+        app,
+        &format!(
+            "INSERT INTO carts (token, user_id) VALUES ('{token:0>32}', {user}) RETURNING id AS n"
+        ),
+    )
+    .await;
+    app.sql(&format!(
+        "INSERT INTO cart_lines (cart_id, book_id, quantity) SELECT {id}, min(id), 1 FROM books"
+    ))
+    .await;
+    app.sql(&format!(
+        "UPDATE carts SET updated_at = now() - interval '{days} days' WHERE id = {id}"
+    ))
+    .await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn abandoned_carts_are_deleted_and_nothing_else() {
+    let app = TestApp::new().await;
+    let (book, _) = book_with_stock(&app, 0, 10).await;
+    let guest_old = cart(&app, "guestold", None, 31).await;
+    let guest_fresh = cart(&app, "guestfresh", None, 29).await;
+    let alice = customer(&app, "alice@example.com").await;
+    let bob = customer(&app, "bob@example.com").await;
+    let customer_recent = cart(&app, "alice", Some(alice), 100).await;
+    let customer_old = cart(&app, "bob", Some(bob), 181).await;
+    // A cart checked out into an order (long ago): kept, whatever its age.
+    let ordered = guest_cart(&app, &book, 1).await;
+    let data = app
+        .data(
+            &checkout_mutation(),
+            checkout_input("old-order", &ordered, APPROVE),
+        )
+        .await;
+    assert_eq!(data["checkout"]["order"]["status"], "PAID", "{data}");
+    let ordered = ordered.as_str().unwrap();
+    app.sql(&format!(
+        "UPDATE carts SET updated_at = now() - interval '400 days', checked_out_at = now() - interval '400 days' WHERE token = '{ordered}'"
+    ))
+    .await;
+
+    let removed = runner(&app).round(Job::AbandonedCarts).await.unwrap();
+
+    assert_eq!(removed, 2);
+    for (id, kept) in [
+        (guest_old, false),
+        (guest_fresh, true),
+        (customer_recent, true),
+        (customer_old, false),
+    ] {
+        assert_eq!(
+            exists(&app, "carts", &format!("id = {id}")).await,
+            kept,
+            "cart {id}"
+        );
+        assert_eq!(
+            exists(&app, "cart_lines", &format!("cart_id = {id}")).await,
+            kept,
+            "lines of cart {id}"
+        );
+    }
+    assert!(exists(&app, "carts", &format!("token = '{ordered}'")).await);
+    // The order and its customer are untouched.
+    assert_eq!(count(&app, "SELECT 1 FROM orders").await, 1);
+    assert_eq!(count(&app, "SELECT 1 FROM users").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_sessions_are_deleted_in_batches_and_live_ones_kept() {
+    let app = TestApp::new().await;
+    let user = customer(&app, "carol@example.com").await;
+    // 2,500 expired by age, 1 by idleness (default idle: 14 days), 2 live.
+    app.sql(&format!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at)
+           SELECT sha256(i::text::bytea), {user}, now() - interval '1 second' FROM generate_series(1, 2500) i"
+    ))
+    .await;
+    app.sql(&format!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at, last_seen_at)
+           VALUES (sha256('idle'), {user}, now() + interval '10 days', now() - interval '15 days'),
+                  (sha256('used'), {user}, now() + interval '10 days', now() - interval '13 days'),
+                  (sha256('new'), {user}, now() + interval '1 hour', now())"
+    ))
+    .await;
+
+    let statements = app.db.statements_executed();
+    let removed = runner(&app).round(Job::ExpiredSessions).await.unwrap();
+    let statements = app.db.statements_executed() - statements;
+
+    assert_eq!(removed, 2501);
+    // Three deletes of at most 1,000 rows, not one of 2,501.
+    assert_eq!(statements, 3);
+    assert_eq!(count(&app, "SELECT 1 FROM sessions").await, 2);
+    for kept in ["used", "new"] {
+        assert!(exists(&app, "sessions", &format!("token_hash = sha256('{kept}')")).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_idempotency_records_are_deleted_and_a_live_retry_still_deduplicates() {
+    let app = TestApp::with_env(&[("CHARGE_TIMEOUT_MS", "200")]).await;
+    let (book, book_id) = book_with_stock(&app, 0, 10).await;
+    let checkout = async |key: &str, card: &str| {
+        let cart = guest_cart(&app, &book, 1).await;
+        let input = checkout_input(key, &cart, card);
+        let data = app.data(&checkout_mutation(), input.clone()).await;
+        (data["checkout"]["order"]["number"].clone(), input)
+    };
+    let (live, live_input) = checkout("live", APPROVE).await;
+    let (old, _) = checkout("old", APPROVE).await;
+    let (pending, _) = checkout("pending", HANG).await;
+    assert_eq!(order_status(&app, &pending).await, "PENDING_PAYMENT");
+    app.sql("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key IN ('old', 'pending')")
+        .await;
+    app.sql(
+        "UPDATE idempotency_keys SET created_at = now() - interval '23 hours' WHERE key = 'live'",
+    )
+    .await;
+
+    let removed = runner(&app).round(Job::IdempotencyRecords).await.unwrap();
+
+    assert_eq!(removed, 1);
+    assert!(!exists(&app, "idempotency_keys", "key = 'old'").await);
+    // Its order awaits payment: its shopper may still retry to learn the outcome.
+    assert!(exists(&app, "idempotency_keys", "key = 'pending'").await);
+    // A retry of the live checkout returns its order, charged once.
+    let retried = app.data(&checkout_mutation(), live_input).await;
+    assert_eq!(retried["checkout"]["order"]["number"], live, "{retried}");
+    assert_eq!(app.gateway.charge_requests(), 3);
+    assert_eq!(stock_of(&app, book_id).await, 7);
+    // Orders are never touched by it.
+    assert_eq!(order_status(&app, &old).await, "PAID");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_outbox_messages_are_deleted_after_their_retention_and_pending_never() {
+    let app = TestApp::new().await;
+    app.sql(
+        "INSERT INTO outbox (kind, recipient, payload, status, created_at) VALUES
+           ('test', 'a@example.com', '{}', 'sent', now() - interval '31 days'),
+           ('test', 'b@example.com', '{}', 'dead', now() - interval '31 days'),
+           ('test', 'c@example.com', '{}', 'pending', now() - interval '31 days'),
+           ('test', 'd@example.com', '{}', 'sent', now() - interval '29 days'),
+           ('test', 'e@example.com', '{}', 'dead', now() - interval '1 day')",
+    )
+    .await;
+
+    let removed = runner(&app).round(Job::FinishedOutbox).await.unwrap();
+
+    assert_eq!(removed, 2);
+    let left = count(
+        &app,
+        "SELECT 1 FROM outbox WHERE recipient IN ('c@example.com', 'd@example.com', 'e@example.com')",
+    )
+    .await;
+    assert_eq!(left, 3);
+    assert_eq!(count(&app, "SELECT 1 FROM outbox").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runners_racing_for_a_round_run_it_once_per_interval() {
+    let app = TestApp::new().await;
+    let user = customer(&app, "dave@example.com").await;
+    app.sql(&format!(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (sha256('1'), {user}, now() - interval '1 second')"
+    ))
+    .await;
+    let instances: Vec<Runner> = (0..4).map(|_| instance(&app, &app.config)).collect();
+
+    let results = futures_util::future::join_all(
+        instances
+            .iter()
+            .map(|runner| runner.run_once(Job::ExpiredSessions)),
+    )
+    .await;
+
+    let ran: Vec<u64> = results
+        .into_iter()
+        .filter_map(|result| result.unwrap())
+        .collect();
+    assert_eq!(
+        ran,
+        vec![1],
+        "one instance ran the round, and deleted the session"
+    );
+    // Within the interval (an hour by default), no instance runs it again.
+    for runner in &instances {
+        assert_eq!(runner.run_once(Job::ExpiredSessions).await.unwrap(), None);
+    }
+    let run = bookstore::db::job_runs::find(&mut app.connection().await, "expired_sessions")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (run.rounds, run.last_count, run.last_error),
+        (1, Some(1), None)
+    );
+    assert!(run.last_finished_at.is_some());
+    // Once the interval has passed (for one instance's clock or another's:
+    // the database's decides), one instance runs it again.
+    app.sql("UPDATE job_runs SET last_started_at = now() - interval '1 hour'")
+        .await;
+    let results = futures_util::future::join_all(
+        instances
+            .iter()
+            .map(|runner| runner.run_once(Job::ExpiredSessions)),
+    )
+    .await;
+    assert_eq!(
+        results
+            .iter()
+            .filter(|result| matches!(result, Ok(Some(_))))
+            .count(),
+        1
+    );
+}
+
+/// Only the expired-sessions job, every `interval`.
+fn sessions_every(app: &TestApp, interval: Duration) -> Config {
+    let mut config = app.config.clone();
+    config.checkout.sweep_interval = Duration::ZERO;
+    config.jobs.session_sweep_interval = interval;
+    config.jobs.cart_sweep_interval = Duration::ZERO;
+    config.jobs.idempotency_sweep_interval = Duration::ZERO;
+    config.jobs.outbox_sweep_interval = Duration::ZERO;
+    config.jobs.account_token_sweep_interval = Duration::ZERO;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spawned_runners_on_three_instances_share_one_schedule() {
+    let app = TestApp::new().await;
+    let config = sessions_every(&app, Duration::from_millis(500));
+    let handles: Vec<_> = (0..3)
+        .flat_map(|_| instance(&app, &config).spawn())
+        .collect();
+    assert_eq!(handles.len(), 3, "one job per instance");
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    for handle in &handles {
+        handle.abort();
+    }
+    let run = bookstore::db::job_runs::find(&mut app.connection().await, "expired_sessions")
+        .await
+        .unwrap()
+        .unwrap();
+    // Rounds at about 0, 0.5, 1 and 1.5 s: each on one instance (three
+    // instances each on their own clock would have run about twelve).
+    assert!(
+        (2..=4).contains(&run.rounds),
+        "{} rounds in 1.8 s at one per 0.5 s",
+        run.rounds
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_job_stops_no_other_and_runs_again_next_interval() {
+    let app = TestApp::new().await;
+    let user = customer(&app, "erin@example.com").await;
+    let expired_session = |tag: u8| {
+        format!(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (sha256('{tag}'), {user}, now() - interval '1 second')"
+        )
+    };
+    app.sql(&expired_session(1)).await;
+    cart(&app, "abandoned", None, 31).await;
+    // The idempotency job's table is gone: its rounds fail.
+    app.sql("ALTER TABLE idempotency_keys RENAME TO idempotency_keys_away")
+        .await;
+
+    let results = runner(&app).run_all_once().await;
+
+    for (job, result) in &results {
+        match job {
+            Job::IdempotencyRecords => assert!(result.is_err(), "{job:?}: {result:?}"),
+            Job::ExpiredSessions | Job::AbandonedCarts => {
+                assert_eq!(result.as_ref().unwrap(), &Some(1), "{job:?}")
+            }
+            _ => assert!(result.is_ok(), "{job:?}: {result:?}"),
+        }
+    }
+    let failed = bookstore::db::job_runs::find(&mut app.connection().await, "idempotency_records")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("idempotency_keys"),
+        "{failed:?}"
+    );
+
+    // Spawned: the failing job goes on failing, the others on working...
+    let mut config = sessions_every(&app, Duration::from_millis(300));
+    config.jobs.idempotency_sweep_interval = Duration::from_millis(300);
+    app.sql("UPDATE job_runs SET last_started_at = now() - interval '1 day'")
+        .await;
+    let handles = instance(&app, &config).spawn();
+    app.sql(&expired_session(2)).await;
+    wait_for(&app, "SELECT 1 FROM sessions", 0).await;
+    // ... and once it can, the failed job succeeds a round later.
+    app.sql("ALTER TABLE idempotency_keys_away RENAME TO idempotency_keys")
+        .await;
+    wait_for(
+        &app,
+        "SELECT 1 FROM job_runs WHERE name = 'idempotency_records' AND last_error IS NULL AND last_finished_at > last_started_at",
+        1,
+    )
+    .await;
+    for handle in handles {
+        handle.abort();
+    }
+}
+
+/// Waits (up to 10 s) until `sql` returns `rows` rows.
+async fn wait_for(app: &TestApp, sql: &str, rows: i64) {
+    for _ in 0..100 {
+        if count(app, sql).await == rows {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never {rows} rows: {sql}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runner_resolves_orders_left_awaiting_payment() {
+    let app = TestApp::with_env(&[
+        ("CHARGE_TIMEOUT_MS", "200"),
+        ("PAYMENT_SWEEP_AGE_SECS", "0"),
+    ])
+    .await;
+    let (book, book_id) = book_with_stock(&app, 0, 10).await;
+    let cart = guest_cart(&app, &book, 2).await;
+    let data = app
+        .data(&checkout_mutation(), checkout_input("hangs", &cart, HANG))
+        .await;
+    let number = data["checkout"]["order"]["number"].clone();
+    assert_eq!(stock_of(&app, book_id).await, 8);
+    // Never charged: the effective age (the charge timeout + 1 s) passes.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+
+    let results = runner(&app).run_all_once().await;
+
+    let swept = results
+        .iter()
+        .find(|(job, _)| *job == Job::PaymentSweeper)
+        .map(|(_, result)| result.as_ref().unwrap());
+    assert_eq!(swept, Some(&Some(1)));
+    assert_eq!(order_status(&app, &number).await, "CANCELLED");
+    assert_eq!(stock_of(&app, book_id).await, 10);
+}

@@ -38,6 +38,13 @@ async fn exists(app: &TestApp, table: &str, condition: &str) -> bool {
     count(app, &format!("SELECT 1 FROM {table} WHERE {condition}")).await == 1
 }
 
+async fn job_run(app: &TestApp, name: &str) -> bookstore::db::job_runs::JobRun {
+    bookstore::db::job_runs::find(&mut app.connection().await, name)
+        .await
+        .unwrap()
+        .expect("the job ran")
+}
+
 /// A customer row (no password needed here); returns its id.
 async fn customer(app: &TestApp, email: &str) -> i64 {
     number(
@@ -52,22 +59,14 @@ async fn customer(app: &TestApp, email: &str) -> i64 {
 /// An open cart with one line, untouched for `days`; returns its id.
 async fn cart(app: &TestApp, token: &str, user_id: Option<i64>, days: i32) -> i64 {
     let user = user_id.map_or("NULL".to_owned(), |id| id.to_string());
-    let id = number(
-        app,
-        &format!(
-            "INSERT INTO carts (token, user_id) VALUES ('{token:0>32}', {user}) RETURNING id AS n"
-        ),
-    )
-    .await;
-    app.sql(&format!(
-        "INSERT INTO cart_lines (cart_id, book_id, quantity) SELECT {id}, min(id), 1 FROM books"
+    number(app, &format!(
+        "WITH cart AS (INSERT INTO carts (token, user_id, updated_at)
+                       VALUES ('{token:0>32}', {user}, now() - interval '{days} days') RETURNING id),
+              line AS (INSERT INTO cart_lines (cart_id, book_id, quantity)
+                       SELECT cart.id, (SELECT min(id) FROM books), 1 FROM cart)
+         SELECT id AS n FROM cart"
     ))
-    .await;
-    app.sql(&format!(
-        "UPDATE carts SET updated_at = now() - interval '{days} days' WHERE id = {id}"
-    ))
-    .await;
-    id
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -243,10 +242,7 @@ async fn runners_racing_for_a_round_run_it_once_per_interval() {
     for runner in &instances {
         assert_eq!(runner.run_once(Job::ExpiredSessions).await.unwrap(), None);
     }
-    let run = bookstore::db::job_runs::find(&mut app.connection().await, "expired_sessions")
-        .await
-        .unwrap()
-        .unwrap();
+    let run = job_run(&app, "expired_sessions").await;
     assert_eq!(
         (run.rounds, run.last_count, run.last_error),
         (1, Some(1), None)
@@ -295,10 +291,7 @@ async fn spawned_runners_on_three_instances_share_one_schedule() {
     for handle in &handles {
         handle.abort();
     }
-    let run = bookstore::db::job_runs::find(&mut app.connection().await, "expired_sessions")
-        .await
-        .unwrap()
-        .unwrap();
+    let run = job_run(&app, "expired_sessions").await;
     // Rounds at about 0, 0.5, 1 and 1.5 s: each on one instance (three
     // instances each on their own clock would have run about twelve).
     assert!(
@@ -334,10 +327,7 @@ async fn a_failing_job_stops_no_other_and_runs_again_next_interval() {
             _ => assert!(result.is_ok(), "{job:?}: {result:?}"),
         }
     }
-    let failed = bookstore::db::job_runs::find(&mut app.connection().await, "idempotency_records")
-        .await
-        .unwrap()
-        .unwrap();
+    let failed = job_run(&app, "idempotency_records").await;
     assert!(
         failed
             .last_error

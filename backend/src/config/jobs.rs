@@ -101,3 +101,46 @@ fn hours(value: &str) -> Result<Duration, String> {
 fn days(value: &str) -> Result<Duration, String> {
     at_least_one(value, "days", DAY)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(name: &'static str, value: &'static str) -> anyhow::Result<Config> {
+        Config::from_lookup(|asked| (asked == name).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let parsed = config("UNRELATED", "").unwrap().jobs;
+        let documented = JobsConfig::default();
+        assert_eq!(format!("{parsed:?}"), format!("{documented:?}"));
+        assert_eq!(
+            parsed.customer_cart_retention,
+            Duration::from_secs(180 * DAY)
+        );
+    }
+
+    #[test]
+    fn a_zero_interval_turns_a_job_off_but_a_zero_retention_is_refused() {
+        let off = config("CART_SWEEP_INTERVAL_SECS", "0").unwrap();
+        assert!(off.jobs.cart_sweep_interval.is_zero());
+        for name in [
+            "CART_RETENTION_DAYS",
+            "CUSTOMER_CART_RETENTION_DAYS",
+            "IDEMPOTENCY_RETENTION_HOURS",
+            "OUTBOX_RETENTION_DAYS",
+        ] {
+            let error = config(name, "0").err().map(|error| error.to_string());
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|error| error.contains("at least 1")),
+                "{name}: {error:?}"
+            );
+        }
+        let hours = config("IDEMPOTENCY_RETENTION_HOURS", "2").unwrap();
+        assert_eq!(hours.jobs.idempotency_retention, Duration::from_secs(7200));
+    }
+}

@@ -14,11 +14,13 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 mod cache;
+mod mail;
 mod order_access;
 
 pub mod clients;
 pub use cache::CacheConfig;
 pub use clients::ClientConfig;
+pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
 
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
@@ -204,6 +206,8 @@ pub struct Config {
     pub jobs: jobs::JobsConfig,
     #[command(flatten)]
     pub clients: ClientConfig,
+    #[command(flatten)]
+    pub mail: MailConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -271,6 +275,26 @@ impl Config {
                  (the built-in development default was refused)"
             );
         }
+        if self.is_production() && self.mail.smtp_url.is_none() {
+            anyhow::bail!(
+                "APP_ENV=production needs SMTP_URL (without it, messages would only be logged)"
+            );
+        }
+        if self.is_production() && self.mail.public_url == mail::DEFAULT_PUBLIC_URL {
+            anyhow::bail!(
+                "APP_ENV=production needs PUBLIC_URL (the storefront's public address, for links in emails)"
+            );
+        }
+        let public_url = self.mail.public_base();
+        let host = public_url
+            .strip_prefix("https://")
+            .or_else(|| public_url.strip_prefix("http://"))
+            .unwrap_or_default();
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            anyhow::bail!(
+                "PUBLIC_URL must be the storefront's http(s) address, such as https://shop.example.com (got {public_url:?})"
+            );
+        }
         Ok(self)
     }
 
@@ -282,7 +306,11 @@ impl Config {
             self.graphiql = false;
             self.introspection = false;
         }
-        for value in [&mut self.database_read_url, &mut self.redis_url] {
+        for value in [
+            &mut self.database_read_url,
+            &mut self.redis_url,
+            &mut self.mail.smtp_url,
+        ] {
             *value = value.take().filter(|text| !text.trim().is_empty());
         }
         self
@@ -365,6 +393,7 @@ impl fmt::Debug for Config {
             .field("checkout", &self.checkout)
             .field("jobs", &self.jobs)
             .field("clients", &self.clients)
+            .field("mail", &self.mail)
             .finish()
     }
 }

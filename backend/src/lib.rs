@@ -36,8 +36,14 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         let report = seed::demo(&mut conn).await?;
         tracing::info!(%report, "demo catalog");
     }
-    // Detached: the jobs stop with the process.
-    let _jobs = jobs::periodic::spawn(&state, &config);
+    let _background = if config.mail.serve_runs_worker {
+        background(&state, &config)?
+    } else {
+        tracing::info!(
+            "SERVE_RUNS_WORKER=false: outbox and periodic jobs are left to `bookstore worker`"
+        );
+        Vec::new()
+    };
     if let Some(address) = config.metrics_address() {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -61,6 +67,50 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         .await?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Runs the background work alone (no HTTP): outbox delivery and the
+/// periodic jobs, until SIGINT/SIGTERM. Any number may run beside the
+/// `serve` processes: every job claims its work in Postgres.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let applied = db::run_migrations(&config.database_url).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    let state = app::AppState::new(&config)?;
+    let _background = background(&state, &config)?;
+    tracing::info!("bookstore worker running (outbox delivery, periodic jobs)");
+    shutdown_signal().await;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Spawns the background tasks: the outbox worker and the periodic jobs.
+/// They stop when the returned handles are dropped.
+pub fn background(state: &app::AppState, config: &Config) -> anyhow::Result<Vec<jobs::Task>> {
+    let mut tasks = vec![spawn_outbox_worker(config)?];
+    tasks.extend(jobs::periodic::spawn(state, config));
+    Ok(tasks)
+}
+
+/// The outbox worker, on a pool of its own (a backlog of mail never takes
+/// connections from requests, and requests' statement counts stay theirs).
+pub fn spawn_outbox_worker(config: &Config) -> anyhow::Result<jobs::Task> {
+    let mailer = std::sync::Arc::new(jobs::mail::Mailer::from_config(&config.mail)?);
+    let db = db::Db::new(
+        &config.database_url,
+        None,
+        db::PoolOptions {
+            size: u32::from(config.mail.concurrency).clamp(2, 8),
+            statement_timeout: config.statement_timeout,
+        },
+    );
+    Ok(jobs::Task::spawn(jobs::outbox::run(
+        db,
+        mailer,
+        config.mail.clone(),
+        config.database_url.clone(),
+    )))
 }
 
 async fn shutdown_signal() {

@@ -29,6 +29,16 @@ enum Command {
         #[arg(long)]
         seed_demo_if_empty: bool,
     },
+    /// Run pending migrations, then only the background work (outbox
+    /// delivery, periodic jobs) until stopped: for running it apart from
+    /// `serve` (set SERVE_RUNS_WORKER=false there).
+    Worker,
+    /// Queue a test email to ADDRESS through the outbox (delivered by a
+    /// running `serve` or `worker`): checks the path to the SMTP server.
+    SendTestMail {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
     /// Run pending migrations and exit.
     Migrate,
     /// Load the demo catalog (or a synthetic one) into an empty catalog.
@@ -73,6 +83,14 @@ async fn main() -> anyhow::Result<()> {
     let config = cli.config.normalized().checked()?;
     match cli.command {
         Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
+        Command::Worker => bookstore::worker(config).await,
+        Command::SendTestMail { to } => {
+            bookstore::db::run_migrations(&config.database_url).await?;
+            let state = bookstore::app::AppState::new(&config)?;
+            bookstore::jobs::outbox::enqueue_test_message(&state.db, &to).await?;
+            println!("queued a test message to {to}; a running `serve` or `worker` sends it");
+            Ok(())
+        }
         Command::Migrate => {
             let applied = bookstore::db::run_migrations(&config.database_url).await?;
             tracing::info!(?applied, "migrations up to date");

@@ -29,7 +29,6 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures_util::future::join_all;
-use tokio::task::JoinHandle;
 
 use crate::app::AppState;
 use crate::cache::Cache;
@@ -40,6 +39,8 @@ use crate::db::job_runs::Claim;
 use crate::db::{self, Db};
 use crate::error::Error;
 use crate::payments::PaymentGateway;
+
+use super::Task;
 
 /// Rows one delete statement removes at most.
 pub const BATCH: i64 = 1000;
@@ -99,9 +100,9 @@ pub struct Runner {
 }
 
 /// Starts every job that has an interval on this instance, each in its own
-/// task, and returns their handles (abort them to stop; they never end on
-/// their own). What `bookstore serve` and `bookstore worker` call.
-pub fn spawn(state: &AppState, config: &Config) -> Vec<JoinHandle<()>> {
+/// task; dropping the returned tasks stops them (they never end on their
+/// own). What `bookstore serve` and `bookstore worker` call.
+pub fn spawn(state: &AppState, config: &Config) -> Vec<Task> {
     Runner::new(
         state.db.clone(),
         state.cache.clone(),
@@ -135,8 +136,9 @@ impl Runner {
         }
     }
 
-    /// Starts one task per job with a non-zero interval.
-    pub fn spawn(self) -> Vec<JoinHandle<()>> {
+    /// Starts one task per job with a non-zero interval (stopped when
+    /// dropped).
+    pub fn spawn(self) -> Vec<Task> {
         Job::ALL
             .into_iter()
             .filter(|job| {
@@ -149,7 +151,7 @@ impl Runner {
                 }
                 on
             })
-            .map(|job| tokio::spawn(self.clone().run_forever(job)))
+            .map(|job| Task::spawn(self.clone().run_forever(job)))
             .collect()
     }
 

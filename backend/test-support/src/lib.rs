@@ -17,7 +17,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use bookstore::db;
 
+mod mail;
 mod proxy;
+pub use mail::{Mail, MailSink, SinkMode};
 pub use proxy::{ChaosProxy, Mode as ProxyMode};
 
 pub fn admin_url() -> String {

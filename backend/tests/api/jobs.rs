@@ -191,12 +191,13 @@ async fn old_idempotency_records_are_deleted_and_a_live_retry_still_deduplicates
 async fn finished_outbox_messages_are_deleted_after_their_retention_and_pending_never() {
     let app = TestApp::new().await;
     app.sql(
-        "INSERT INTO outbox (kind, recipient, payload, status, created_at) VALUES
-           ('test', 'a@example.com', '{}', 'sent', now() - interval '31 days'),
-           ('test', 'b@example.com', '{}', 'dead', now() - interval '31 days'),
-           ('test', 'c@example.com', '{}', 'pending', now() - interval '31 days'),
-           ('test', 'd@example.com', '{}', 'sent', now() - interval '29 days'),
-           ('test', 'e@example.com', '{}', 'dead', now() - interval '1 day')",
+        // The pending one is due tomorrow: the app's worker leaves it alone.
+        "INSERT INTO outbox (kind, recipient, payload, status, created_at, next_attempt_at) VALUES
+           ('test_message', 'a@example.com', '{}', 'sent', now() - interval '31 days', now()),
+           ('test_message', 'b@example.com', '{}', 'dead', now() - interval '31 days', now()),
+           ('test_message', 'c@example.com', '{}', 'pending', now() - interval '31 days', now() + interval '1 day'),
+           ('test_message', 'd@example.com', '{}', 'sent', now() - interval '29 days', now()),
+           ('test_message', 'e@example.com', '{}', 'dead', now() - interval '1 day', now())",
     )
     .await;
 
@@ -288,9 +289,7 @@ async fn spawned_runners_on_three_instances_share_one_schedule() {
         .collect();
     assert_eq!(handles.len(), 3, "one job per instance");
     tokio::time::sleep(Duration::from_millis(1800)).await;
-    for handle in &handles {
-        handle.abort();
-    }
+    drop(handles);
     let run = job_run(&app, "expired_sessions").await;
     // Rounds at about 0, 0.5, 1 and 1.5 s: each on one instance (three
     // instances each on their own clock would have run about twelve).
@@ -354,9 +353,7 @@ async fn a_failing_job_stops_no_other_and_runs_again_next_interval() {
         1,
     )
     .await;
-    for handle in handles {
-        handle.abort();
-    }
+    drop(handles);
 }
 
 /// Waits (up to 10 s) until `sql` returns `rows` rows.

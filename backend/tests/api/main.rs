@@ -20,6 +20,7 @@ mod migrations;
 mod order_access;
 mod order_lookup;
 mod orders;
+mod outbox;
 mod production;
 mod request_ids;
 mod schema;

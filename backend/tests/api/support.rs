@@ -10,7 +10,9 @@ use bookstore::app::{AppState, router};
 use bookstore::cache::Cache;
 use bookstore::config::Config;
 use bookstore::db::Db;
-pub use bookstore_test_support::{TestDatabase, execute, redis_connection, redis_url};
+pub use bookstore_test_support::{
+    MailSink, SinkMode, TestDatabase, admin_url, execute, redis_connection, redis_url,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -24,7 +26,14 @@ pub struct TestApp {
     pub router: Router,
     /// The app's payment gateway (what it charged, by key).
     pub gateway: std::sync::Arc<bookstore::payments::TestGateway>,
+    /// The SMTP server the app's outbox worker delivers to.
+    pub mail: MailSink,
+    /// The outbox worker (stops with the app).
+    _worker: bookstore::jobs::Task,
 }
+
+/// `PUBLIC_URL` in tests: links in messages start with it.
+pub const PUBLIC_URL: &str = "http://shop.test";
 
 pub struct Reply {
     pub status: StatusCode,
@@ -70,6 +79,8 @@ impl TestApp {
         let namespace = database.name.clone();
         let url = database.url.clone();
         let redis = redis_url();
+        let mail = MailSink::start().await;
+        let smtp = mail.url();
         let config = Config::from_lookup(|name| {
             if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
                 return Some((*value).to_owned());
@@ -79,13 +90,18 @@ impl TestApp {
                 "REDIS_URL" => Some(redis.clone()),
                 "CACHE_NAMESPACE" => Some(namespace.clone()),
                 "DATABASE_POOL_SIZE" => Some("4".to_owned()),
+                "SMTP_URL" => Some(smtp.clone()),
+                "PUBLIC_URL" => Some(PUBLIC_URL.to_owned()),
                 _ => None,
             }
         })
         .expect("test configuration");
         let gateway = std::sync::Arc::new(bookstore::payments::TestGateway::default());
         let state = AppState::with_gateway(&config, gateway.clone()).expect("app state");
+        let worker = bookstore::spawn_outbox_worker(&config).expect("outbox worker");
         Self {
+            mail,
+            _worker: worker,
             gateway,
             db: state.db.clone(),
             cache: state.cache.clone(),

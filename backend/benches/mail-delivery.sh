@@ -4,6 +4,7 @@
 #
 #   backend/benches/mail-delivery.sh            # from the repository root
 #   BURST=20000 RATE=100 DURATION=30 backend/benches/mail-delivery.sh
+#   OUTBOX_CONCURRENCY=16 backend/benches/mail-delivery.sh   # backend settings pass through
 #
 # Needs: Postgres and Redis (as for the tests), python3-aiosmtpd
 # (apt-get install -y python3-aiosmtpd). Builds the release binary,
@@ -38,8 +39,8 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 DB=bookstore_mailbench
 URL="http://127.0.0.1:$PORT"
 # A message kind the backend has templates for, and its data.
-KIND=${KIND:-__KIND__}
-PAYLOAD=${PAYLOAD:-__PAYLOAD__}
+KIND=${KIND:-test_message}
+PAYLOAD=${PAYLOAD:-'{"note": "a benchmark message"}'}
 PYTHON=/usr/bin/python3 # Debian's, where python3-aiosmtpd lives
 WORK=$(mktemp -d)
 SERVER= SINK=

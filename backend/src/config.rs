@@ -13,11 +13,13 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
+mod accounts_mail;
 mod cache;
 mod mail;
 mod order_access;
 
 pub mod clients;
+pub use accounts_mail::AccountsMailConfig;
 pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use mail::MailConfig;
@@ -207,6 +209,8 @@ pub struct Config {
     #[command(flatten)]
     pub clients: ClientConfig,
     #[command(flatten)]
+    pub accounts_mail: AccountsMailConfig,
+    #[command(flatten)]
     pub mail: MailConfig,
 }
 
@@ -393,6 +397,7 @@ impl fmt::Debug for Config {
             .field("checkout", &self.checkout)
             .field("jobs", &self.jobs)
             .field("clients", &self.clients)
+            .field("accounts_mail", &self.accounts_mail)
             .field("mail", &self.mail)
             .finish()
     }

@@ -36,7 +36,7 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         let report = seed::demo(&mut conn).await?;
         tracing::info!(%report, "demo catalog");
     }
-    let _background = if config.mail.serve_runs_worker {
+    let tasks = if config.mail.serve_runs_worker {
         background(&state, &config)?
     } else {
         tracing::info!(
@@ -65,8 +65,16 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    shut_down(tasks).await;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Gives background tasks time to finish what they started (the outbox
+/// worker records the messages it is sending), then stops them.
+async fn shut_down(tasks: Vec<jobs::Task>) {
+    let grace = std::time::Duration::from_secs(15);
+    futures_util::future::join_all(tasks.into_iter().map(|task| task.shut_down(grace))).await;
 }
 
 /// Runs the background work alone (no HTTP): outbox delivery and the
@@ -78,9 +86,10 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
         tracing::info!(?applied, "applied migrations");
     }
     let state = app::AppState::new(&config)?;
-    let _background = background(&state, &config)?;
+    let tasks = background(&state, &config)?;
     tracing::info!("bookstore worker running (outbox delivery, periodic jobs)");
     shutdown_signal().await;
+    shut_down(tasks).await;
     tracing::info!("shut down");
     Ok(())
 }
@@ -105,12 +114,11 @@ pub fn spawn_outbox_worker(config: &Config) -> anyhow::Result<jobs::Task> {
             statement_timeout: config.statement_timeout,
         },
     );
-    Ok(jobs::Task::spawn(jobs::outbox::run(
-        db,
-        mailer,
-        config.mail.clone(),
-        config.database_url.clone(),
-    )))
+    let mail = config.mail.clone();
+    let url = config.database_url.clone();
+    Ok(jobs::Task::spawn_stoppable(move |stop| {
+        jobs::outbox::run(db, mailer, mail, url, stop)
+    }))
 }
 
 async fn shutdown_signal() {

@@ -51,13 +51,20 @@ async function shopper() {
   check((await text(page)).includes('Middlemarch'), 'the cart holds the book');
   await shot(page, 'cart');
 
-  step('register (the guest cart is kept)');
+  step('register, then sign in (the guest cart is kept)');
   await page.goto(base + '/register');
   await page.getByLabel('Your name').fill('Ada Reader');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel(/^Password/).fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
-  check((await text(page)).includes('Welcome, Ada Reader'), 'signed in after registering');
+  check((await text(page)).includes('Check your email'), 'registering asks to verify the address, not signed in');
+  await shot(page, 'register-check-email');
+  await page.getByLabel('Email').fill('ada@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  check((await text(page)).includes('Welcome back, Ada Reader'), 'signed in after registering');
+  check((await text(page)).includes('Verify your email address'), 'the account page asks to verify the address');
+  await shot(page, 'account-unverified');
 
   step('check out');
   await page.goto(base + '/cart');
@@ -91,6 +98,26 @@ async function shopper() {
   await page.getByRole('button', { name: /Yes, cancel order/ }).click();
   check(/cancelled/i.test(await text(page)), 'the order is cancelled');
   await shot(page, 'order-cancelled');
+
+  step('forgot password: one answer for every address');
+  const visitor = await newPage();
+  await visitor.goto(base + '/login');
+  await visitor.getByRole('link', { name: 'Forgot your password?' }).click();
+  await visitor.getByLabel('Email').fill('ada@example.com');
+  await shot(visitor, 'forgot-password');
+  await visitor.getByRole('button', { name: 'Send the link' }).click();
+  check((await text(visitor)).includes('If an account uses that address'), 'the same answer for every address');
+  await shot(visitor, 'forgot-password-sent');
+
+  step('the pages emailed links open: nothing happens before the button');
+  await visitor.goto(base + '/reset-password?token=e2e-not-a-real-token');
+  check((await text(visitor)).includes('Choose a new password'), 'the reset form');
+  await shot(visitor, 'reset-password');
+  await visitor.goto(base + '/verify-email?token=e2e-not-a-real-token');
+  await shot(visitor, 'verify-email');
+  await visitor.getByRole('button', { name: 'Confirm my email address' }).click();
+  check((await text(visitor)).includes('This link does not work'), 'a wrong link says so');
+  await shot(visitor, 'link-invalid');
 }
 
 async function staff() {

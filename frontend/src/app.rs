@@ -45,9 +45,10 @@ pub fn router(state: AppState) -> Router {
             CONTENT_SECURITY_POLICY,
         ))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header(
+        // A page whose address holds a token sets a stricter one itself.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
-            "strict-origin-when-cross-origin",
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(caller::span))
         // Outermost: the shopper's address and the request id, for the

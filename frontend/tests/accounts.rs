@@ -10,7 +10,7 @@ use support::Shop;
 const PASSWORD: &str = "correct horse battery";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_shopper_registers_signs_out_and_signs_back_in() {
+async fn a_shopper_registers_signs_in_signs_out_and_signs_back_in() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
     let page = browser
@@ -24,9 +24,34 @@ async fn a_shopper_registers_signs_out_and_signs_back_in() {
             ],
         )
         .await;
+    // Registering never signs in: it would tell whoever typed the address
+    // whether it already had an account.
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
-    assert_eq!(page.location().as_deref(), Some("/account"));
-    assert!(browser.cookies.contains_key("bookstore_session"));
+    assert_eq!(page.location().as_deref(), Some("/login"));
+    assert!(!browser.cookies.contains_key("bookstore_session"));
+    let login = browser.get("/login").await;
+    assert!(
+        login.html.contains(
+            "Check your email: we sent a link to verify reader@example.com. You can sign in now."
+        ),
+        "{}",
+        login.html
+    );
+    assert!(login.html.contains("action=\"/login\""), "the sign-in form");
+
+    let page = browser
+        .submit(
+            "/login",
+            "/login",
+            &[("email", "reader@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        page.location().as_deref(),
+        Some("/account"),
+        "{}",
+        page.html
+    );
     let session_cookie = page
         .headers
         .get_all(axum::http::header::SET_COOKIE)
@@ -41,7 +66,7 @@ async fn a_shopper_registers_signs_out_and_signs_back_in() {
 
     let account = browser.get("/account").await;
     assert!(
-        account.html.contains("Welcome, Ada Reader"),
+        account.html.contains("Welcome back, Ada Reader"),
         "the flash shows once"
     );
     assert!(account.html.contains("value=\"reader@example.com\""));
@@ -50,7 +75,7 @@ async fn a_shopper_registers_signs_out_and_signs_back_in() {
             .get("/account")
             .await
             .html
-            .contains("Welcome, Ada Reader")
+            .contains("Welcome back, Ada Reader")
     );
 
     let out = browser.submit("/account", "/logout", &[]).await;
@@ -153,19 +178,22 @@ async fn forms_without_the_right_csrf_token_change_nothing() {
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    // So the account was never created: registering now works.
+    // So the account was never created: nobody can sign in with it.
     let page = browser
         .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "csrf@example.com"),
-                ("name", "X"),
-                ("password", PASSWORD),
-            ],
+            "/login",
+            "/login",
+            &[("email", "csrf@example.com"), ("password", PASSWORD)],
         )
         .await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.html
+    );
+    // Registering with the token works (and then signing in).
+    browser.sign_up("csrf@example.com", "X", PASSWORD).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,15 +201,7 @@ async fn profile_and_password_changes() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
     browser
-        .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "mover@example.com"),
-                ("name", "Mover"),
-                ("password", PASSWORD),
-            ],
-        )
+        .sign_up("mover@example.com", "Mover", PASSWORD)
         .await;
     let saved = browser
         .submit(
@@ -206,6 +226,22 @@ async fn profile_and_password_changes() {
     let with_password = [new_email[0], new_email[1], ("current_password", PASSWORD)];
     let moved = browser.submit("/account", "/account", &with_password).await;
     assert_eq!(moved.location().as_deref(), Some("/account"));
+    // The new address takes effect once verified: until then the account
+    // keeps the old one and says where the link went.
+    let account = browser.get("/account").await;
+    assert!(
+        account.html.contains(
+            "We sent a link to grace@example.com: your email address changes when you open it."
+        ),
+        "{}",
+        account.html
+    );
+    assert!(account.html.contains("value=\"mover@example.com\""));
+    assert!(
+        browser.get("/account").await.html.contains(
+            "We sent a link to grace@example.com; your address changes when you open it."
+        )
+    );
 
     let wrong = browser
         .submit(
@@ -241,17 +277,7 @@ async fn profile_and_password_changes() {
 async fn sign_in_never_redirects_off_site() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
-    browser
-        .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "safe@example.com"),
-                ("name", "Safe"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    browser.sign_up("safe@example.com", "Safe", PASSWORD).await;
     browser.submit("/account", "/logout", &[]).await;
     for next in [
         "//evil.example/",
@@ -328,7 +354,8 @@ async fn cross_site_form_posts_are_refused_even_with_a_token() {
         .post_with("/register", &fields, &[("sec-fetch-site", "same-origin")])
         .await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.html);
-    assert!(browser.cookies.contains_key("bookstore_session"));
+    assert_eq!(accepted.location().as_deref(), Some("/login"));
+    browser.sign_in("cross@example.com", PASSWORD).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -336,15 +363,7 @@ async fn sign_in_never_redirects_off_site_even_when_disguised() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
     browser
-        .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "disguise@example.com"),
-                ("name", "Safe"),
-                ("password", PASSWORD),
-            ],
-        )
+        .sign_up("disguise@example.com", "Safe", PASSWORD)
         .await;
     browser.submit("/account", "/logout", &[]).await;
 

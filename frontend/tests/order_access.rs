@@ -329,18 +329,9 @@ async fn a_wrong_email_and_a_missing_order_look_the_same_and_lookups_are_throttl
 async fn a_customers_order_is_not_found_by_number_and_email() {
     let shop = Shop::new().await;
     let mut browser = shop.browser();
-    let registered = browser
-        .submit(
-            "/register",
-            "/register",
-            &[
-                ("email", "ada@example.com"),
-                ("name", "Ada"),
-                ("password", "correct horse battery"),
-            ],
-        )
+    browser
+        .sign_up("ada@example.com", "Ada", "correct horse battery")
         .await;
-    assert_eq!(registered.status, StatusCode::SEE_OTHER);
     let placed = guest_checkout(&mut browser, "").await;
     let location = placed.location().unwrap();
     assert!(!location.contains('?'), "a customer's link: {location}");
@@ -357,4 +348,85 @@ async fn a_customers_order_is_not_found_by_number_and_email() {
         .await;
     assert_eq!(found.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!found.html.contains("1 Library Way"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emailed_confirmation_link_opens_the_order_page_which_says_where_the_receipt_went() {
+    let shop = Shop::new().await;
+    let mut browser = shop.browser();
+    let placed = guest_checkout(&mut browser, "grace@example.com").await;
+    let (number, checkout_token) = number_and_token(&placed.location().unwrap());
+    let order = browser.get(&placed.location().unwrap()).await;
+    assert!(
+        order
+            .html
+            .contains("Receipt sent to</dt><dd>grace@example.com"),
+        "{}",
+        order.html
+    );
+
+    // The confirmation email's link, as the backend queued it.
+    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+        &shop.database.url,
+    )
+    .await
+    .unwrap();
+    let queued = bookstore::db::outbox::claim_due(&mut conn, 60, 10)
+        .await
+        .unwrap();
+    let confirmation = queued
+        .iter()
+        .find(|message| message.kind == "order_confirmation")
+        .expect("a confirmation was queued");
+    assert_eq!(confirmation.recipient, "grace@example.com");
+    assert_eq!(confirmation.payload["order_number"], number.as_str());
+    let emailed = confirmation.payload["access_token"].as_str().unwrap();
+    assert_ne!(emailed, checkout_token);
+
+    // Opened from a mail client: a browser with no cookies.
+    let mut reader = shop.browser();
+    let from_email = reader
+        .get(&format!("/orders/{number}?token={emailed}"))
+        .await;
+    assert_eq!(from_email.status, StatusCode::OK, "{}", from_email.html);
+    assert!(
+        from_email
+            .html
+            .contains(&format!("<h1>Order {number}</h1>"))
+    );
+    assert!(from_email.html.contains(">Paid</span>"));
+    assert!(from_email.html.contains("1 Library Way"));
+    assert_no_email_in_addresses(&from_email);
+    // It leads to cancelling, with the same token.
+    let question = reader
+        .get(&format!("/orders/{number}/cancel?token={emailed}"))
+        .await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.html);
+    assert_eq!(input(&question, "token"), emailed);
+
+    // An order still awaiting its payment (a slow card provider) has had
+    // no receipt yet, and its page does not claim one.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        &format!(
+            "UPDATE orders SET status = 'PENDING_PAYMENT', paid_at = NULL WHERE number = '{number}'"
+        ),
+    )
+    .await
+    .unwrap();
+    let pending = reader
+        .get(&format!("/orders/{number}?token={emailed}"))
+        .await;
+    assert!(
+        !pending.html.contains("Receipt sent to"),
+        "{}",
+        pending.html
+    );
+    assert!(
+        pending
+            .html
+            .contains("sent to grace@example.com once the payment is confirmed"),
+        "{}",
+        pending.html
+    );
 }

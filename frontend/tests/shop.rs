@@ -500,7 +500,8 @@ async fn order_history_is_for_signed_in_customers() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert!(!browser.cookies.contains_key("bookstore_session"));
 
-    // A customer: a guest cart goes with them when they register.
+    // A customer: a guest cart goes with them when they register and sign
+    // in (registering alone does not sign in, and keeps the guest cart).
     add_book(&mut browser, "2").await;
     let registered = browser
         .submit(
@@ -514,11 +515,16 @@ async fn order_history_is_for_signed_in_customers() {
         )
         .await;
     assert_eq!(
-        registered.status,
-        StatusCode::SEE_OTHER,
+        registered.location().as_deref(),
+        Some("/login"),
         "{}",
         registered.html
     );
+    assert!(!browser.cookies.contains_key("bookstore_session"));
+    assert!(browser.cookies.contains_key("bookstore_cart"));
+    browser
+        .sign_in("ada@example.com", "correct horse battery")
+        .await;
     assert!(browser.cookies.contains_key("bookstore_session"));
     let cart = browser.get("/cart").await;
     assert!(cart.html.contains("value=\"2\""), "{}", cart.html);

@@ -41,16 +41,26 @@ async fn staff_browser(shop: &Shop) -> Browser {
     browser
 }
 
-/// A browser signed in as a customer (registered through the API).
+/// A browser signed in as a customer (registered and signed in through the
+/// API: registering does not sign in).
 async fn customer_browser(shop: &Shop) -> Browser {
+    let input = json!({ "email": "reader@example.com", "name": "Ada Reader", "password": "correct horse battery" });
     let data = graphql(
         shop,
         None,
-        "mutation($input: RegisterInput!) { register(input: $input) { token userErrors { message } } }",
-        json!({ "input": { "email": "reader@example.com", "name": "Ada Reader", "password": "correct horse battery" } }),
+        "mutation($input: RegisterInput!) { register(input: $input) { accepted userErrors { message } } }",
+        json!({ "input": input }),
     )
     .await;
-    let token = data["register"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(data["register"]["accepted"], true, "{data}");
+    let data = graphql(
+        shop,
+        None,
+        "mutation($input: LoginInput!) { login(input: $input) { token userErrors { message } } }",
+        json!({ "input": { "email": input["email"], "password": input["password"] } }),
+    )
+    .await;
+    let token = data["login"]["token"].as_str().unwrap().to_owned();
     let mut browser = shop.browser();
     browser.cookies.insert("bookstore_session".into(), token);
     browser

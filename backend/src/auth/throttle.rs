@@ -9,8 +9,10 @@
 //! `changePassword` and email changes count as sign-in attempts (they
 //! guess the current password); registrations per client; profile and
 //! password changes per account; guest order lookups (number + email) per
-//! client and per order number. Other throttles define a [`Rule`] and call
-//! [`Throttle::count`] with a [`client_key`].
+//! client and per order number; mailed account links (verification and
+//! reset: uses per client, requests per account, per client and per email).
+//! Other throttles define a [`Rule`] and call [`Throttle::count`] with a
+//! [`client_key`].
 //!
 //! Client keys are addresses, and an IPv6 client is its /64 (one
 //! subscriber's network), so rotating addresses within it does not help.
@@ -188,6 +190,100 @@ impl Throttle {
             self.count(&by_client, &client),
         );
         number.and(client)
+    }
+}
+
+/// Mailed account links (`config.accounts_mail`): using a verification or
+/// reset link, per client address (a success is taken back, like a
+/// sign-in); asking for a verification link, per account; asking for a
+/// password reset, per client address and per email address (whether or
+/// not it has an account, so a refusal tells nothing).
+impl Throttle {
+    fn token_use_rule(config: &crate::config::AccountsMailConfig) -> Rule {
+        Rule {
+            name: "account-token:client",
+            max: config.token_uses_per_client,
+            window: config.token_window,
+        }
+    }
+
+    fn reset_email_rule(config: &crate::config::AccountsMailConfig) -> Rule {
+        Rule {
+            name: "password-reset:email",
+            max: config.resets_per_email,
+            window: config.reset_window,
+        }
+    }
+
+    /// One try of a mailed link from `client_address`, counted before the
+    /// token is looked up, so parallel guesses cannot slip through.
+    pub async fn token_use(
+        &self,
+        config: &crate::config::AccountsMailConfig,
+        client_address: &str,
+    ) -> Result<(), Error> {
+        self.count(&Self::token_use_rule(config), &client_key(client_address))
+            .await
+    }
+
+    /// The link worked: the try is taken back (only failures use the
+    /// client's allowance up).
+    pub async fn token_used(
+        &self,
+        config: &crate::config::AccountsMailConfig,
+        client_address: &str,
+    ) {
+        self.uncount(&Self::token_use_rule(config), &client_key(client_address))
+            .await;
+    }
+
+    /// One verification link asked for by the account `user_id`.
+    pub async fn verification_request(
+        &self,
+        config: &crate::config::AccountsMailConfig,
+        user_id: i64,
+    ) -> Result<(), Error> {
+        let rule = Rule {
+            name: "email-verification:account",
+            max: config.verification_requests_per_account,
+            window: config.verification_window,
+        };
+        self.count(&rule, &user_id.to_string()).await
+    }
+
+    /// One password reset asked for `email` from `client_address`.
+    pub async fn password_reset_request(
+        &self,
+        config: &crate::config::AccountsMailConfig,
+        email: &str,
+        client_address: &str,
+    ) -> Result<(), Error> {
+        let by_client = Rule {
+            name: "password-reset:client",
+            max: config.resets_per_client,
+            window: config.reset_window,
+        };
+        let by_email = Self::reset_email_rule(config);
+        let (client, email) = (client_key(client_address), account_key(email));
+        let (client, email) = tokio::join!(
+            self.count(&by_client, &client),
+            self.count(&by_email, &email),
+        );
+        client.and(email)
+    }
+
+    /// Whether the owner of `email` may be mailed about a registration
+    /// with their address: counted with the password resets of `email`, so
+    /// registering again and again cannot flood their inbox. Never refuses
+    /// the registration itself (that would tell the address has an account).
+    pub async fn may_mail_account_owner(
+        &self,
+        config: &crate::config::AccountsMailConfig,
+        email: &str,
+    ) -> bool {
+        self.count(&Self::reset_email_rule(config), &account_key(email))
+            .await
+            .is_ok()
     }
 }
 

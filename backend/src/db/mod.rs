@@ -1,6 +1,7 @@
 //! Postgres: the connection pools, the embedded migrations and one module of
 //! queries per table group. Nothing here knows about GraphQL or Redis.
 
+pub mod account_tokens;
 pub mod books;
 pub mod carts;
 pub mod catalog;
@@ -9,6 +10,7 @@ pub mod contributors;
 pub mod credits;
 pub mod genres;
 pub mod job_runs;
+pub mod order_mail;
 pub mod order_status;
 pub mod orders;
 pub mod outbox;

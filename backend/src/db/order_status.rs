@@ -121,7 +121,8 @@ pub async fn refund_refused(conn: &mut AsyncPgConnection, order_id: i64) -> Quer
 }
 
 /// Applies an allowed `action` to `order` (locked by the caller): the new
-/// status and what comes with it. Returns the order and the books whose
+/// status and what comes with it, the customer's email included (queued in
+/// the caller's transaction: sent only if it commits). Returns the order and the books whose
 /// stock changed.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
@@ -169,5 +170,6 @@ pub async fn apply(
         .returning(Order::as_returning())
         .get_result(conn)
         .await?;
+    super::order_mail::status_changed(conn, &order, action).await?;
     Ok((order, restocked))
 }

@@ -59,6 +59,10 @@ pub struct Order {
     /// (cleared when the answer is recorded); while recent, no other change
     /// may touch the order.
     pub refund_started_at: Option<DateTime<Utc>>,
+    /// A guest order's second access token, the one its confirmation email
+    /// links with, as its SHA-256: minted when the order is paid
+    /// (`super::order_mail`), untouched by checkout retries.
+    pub mail_access_token_hash: Option<Vec<u8>>,
 }
 
 /// A new order; its number is drawn by [`insert`].
@@ -364,16 +368,18 @@ pub async fn set_access_token(
 /// Gives an account the guest orders placed with its email: to be called
 /// only once the account has *proven* it owns that email (a verification
 /// link followed), never on registration or sign-in, or anyone could
-/// register with someone else's email and read their orders. Nothing calls
-/// it yet: email verification arrives with the email issue. The orders
-/// lose their access tokens (a customer's order opens by sign-in only).
+/// register with someone else's email and read their orders. Called inside
+/// the transactions of `db::account_tokens::verify_email` and
+/// `reset_password` (a link mailed to the address was followed). The
+/// orders lose their access tokens, the checkout's and the emailed link's
+/// (a customer's order opens by sign-in only).
 pub async fn attach_guest_orders_of_verified_email(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     verified_email: &str,
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "UPDATE orders SET user_id = $1, access_token_hash = NULL
+        "UPDATE orders SET user_id = $1, access_token_hash = NULL, mail_access_token_hash = NULL
          WHERE user_id IS NULL AND lower(email) = lower($2)",
     )
     .bind::<BigInt, _>(user_id)

@@ -3,7 +3,8 @@
 //! flight before the gateway is called, and [`settle`] records the answer
 //! in one transaction under the order's row lock (see
 //! [`super::orders::lock`]), so however many retries, sweepers and late
-//! answers race, an order is settled once. [`claim_stale`] hands the
+//! answers race, an order is settled once (and its email, queued in that
+//! transaction by `super::order_mail`, sent once). [`claim_stale`] hands the
 //! payment sweeper orders awaiting payment for too long, several backends
 //! never claiming the same one at once.
 //!
@@ -42,17 +43,18 @@ pub struct ChargeRecord<'a> {
 
 /// How an order awaiting payment is settled.
 pub enum Settlement<'a> {
-    /// The charge went through: PAID.
+    /// The charge went through: PAID, and the confirmation email queued.
     Paid(ChargeRecord<'a>),
     /// The shopper's card was refused at checkout: the order ends at once
     /// (CANCELLED, kept out of the shopper's history), its stock returns
-    /// and its cart opens again for another card.
+    /// and its cart opens again for another card. No email: the shopper saw
+    /// the refusal, and no order is shown.
     Declined {
         charge: ChargeRecord<'a>,
         cart_id: i64,
     },
     /// The gateway holds no charge for it (the sweeper asked): CANCELLED,
-    /// stock returned. Only while its charge is as `charge_started_at`
+    /// stock returned, the shopper told (nothing was charged). Only while its charge is as `charge_started_at`
     /// says: a charge started since then is left to its own answer.
     Released {
         charge: Option<ChargeRecord<'a>>,
@@ -113,6 +115,7 @@ pub async fn settle(
                     .returning(Order::as_returning())
                     .get_result(conn)
                     .await?;
+                super::order_mail::paid(conn, &order).await?;
                 Ok(Settled::Done(order, Vec::new()))
             }
             Settlement::Declined { charge, cart_id } => {
@@ -146,6 +149,7 @@ pub async fn settle(
                     .returning(Order::as_returning())
                     .get_result(conn)
                     .await?;
+                super::order_mail::released(conn, &order).await?;
                 Ok(Settled::Done(order, restocked))
             }
         }

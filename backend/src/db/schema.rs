@@ -7,6 +7,19 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    account_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        purpose -> Text,
+        email -> Text,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     addresses (id) {
         id -> Int8,
         name -> Text,
@@ -163,6 +176,7 @@ diesel::table! {
         declined_at -> Nullable<Timestamptz>,
         swept_at -> Nullable<Timestamptz>,
         refund_started_at -> Nullable<Timestamptz>,
+        mail_access_token_hash -> Nullable<Bytea>,
     }
 }
 
@@ -229,9 +243,11 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
+diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(book_contributors -> books (book_id));
 diesel::joinable!(book_contributors -> contributors (contributor_id));
 diesel::joinable!(book_genres -> books (book_id));
@@ -249,6 +265,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(shipments -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_tokens,
     addresses,
     book_contributors,
     book_genres,

@@ -1,10 +1,12 @@
 //! User queries: accounts by id or (case-insensitive) email, creation,
-//! profile and password changes. Never hashes or checks a password
-//! (`auth::passwords` does); stores only the hash it is given.
+//! profile and password changes, the verified mark. Never hashes or checks a
+//! password (`auth::passwords` does); stores only the hash it is given. The
+//! mailed-token flows (verify, reset, change of email) are in
+//! `db::account_tokens`.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::constraints::none_if_taken;
 use super::schema::users;
@@ -20,11 +22,23 @@ pub struct User {
     pub role: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the current email was proven (a mailed link followed); `None`:
+    /// unverified.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl User {
     pub fn is_staff(&self) -> bool {
         self.role == ROLE_STAFF
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    /// Whether `email` is this account's address (in any letter case).
+    pub fn has_email(&self, email: &str) -> bool {
+        self.email.to_lowercase() == email.to_lowercase()
     }
 }
 
@@ -69,6 +83,22 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryRe
         .optional()
 }
 
+/// Inserts the user unless the email is taken (in any letter case): then
+/// `Ok(None)`, and no statement failed, so a transaction can go on (a
+/// concurrent insert of the same email is waited for, then conflicts).
+pub async fn insert_if_new(
+    conn: &mut AsyncPgConnection,
+    user: &NewUser,
+) -> QueryResult<Option<User>> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .on_conflict_do_nothing()
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Inserts the user; `Ok(None)` when the email is taken (in any letter case).
 pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser) -> QueryResult<Option<User>> {
     let written = diesel::insert_into(users::table)
@@ -94,7 +124,8 @@ pub async fn update(
 }
 
 /// Creates the staff account, or makes an existing account staff with the
-/// new password. Returns the user and whether it was created.
+/// new password; either way its email counts as verified (the operator
+/// vouches for it). Returns the user and whether it was created.
 pub async fn upsert_staff(
     conn: &mut AsyncPgConnection,
     email: &str,
@@ -107,9 +138,10 @@ pub async fn upsert_staff(
             role: Some(ROLE_STAFF.to_owned()),
             ..UserChanges::default()
         };
-        let user = update(conn, existing.id, &changes)
+        update(conn, existing.id, &changes)
             .await?
             .ok_or(diesel::result::Error::NotFound)?;
+        let user = mark_verified(conn, existing.id).await?;
         return Ok((user, false));
     }
     let new_user = NewUser {
@@ -121,5 +153,73 @@ pub async fn upsert_staff(
     let user = insert(conn, &new_user)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
+    let user = mark_verified(conn, user.id).await?;
     Ok((user, true))
+}
+
+/// Marks the account's current email verified (kept as it was if it
+/// already was).
+pub async fn mark_verified(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(users::email_verified_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("coalesce(email_verified_at, now())")))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Moves the account to `email`, verified now. A unique violation when
+/// another account has it meanwhile (the caller's transaction is then
+/// aborted: let it roll back).
+pub async fn switch_email(conn: &mut AsyncPgConnection, id: i64, email: &str) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("now()")),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Whether an account other than `except` has `email` (any letter case).
+pub async fn email_taken_by_other(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    except: i64,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(lower(users::email).eq(email.to_lowercase()))
+            .filter(users::id.ne(except)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Sets a new password hash, ends every session of the account but
+/// `keep`, and queues `changed(account)`, in one transaction.
+pub async fn change_password(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    password_hash: &str,
+    keep: Option<i64>,
+    changed: impl FnOnce(&User) -> super::outbox::NewMessage + Send,
+) -> QueryResult<Option<User>> {
+    conn.transaction(async |conn| {
+        let changes = UserChanges {
+            password_hash: Some(password_hash.to_owned()),
+            ..UserChanges::default()
+        };
+        let Some(user) = update(conn, id, &changes).await? else {
+            return Ok(None);
+        };
+        super::sessions::delete_others(conn, id, keep).await?;
+        super::outbox::enqueue(conn, &changed(&user)).await?;
+        Ok(Some(user))
+    })
+    .await
 }

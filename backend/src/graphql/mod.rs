@@ -88,6 +88,7 @@ pub fn build_schema(
         .data(config.order_access.clone())
         .data(gateway)
         .data(config.checkout.clone())
+        .data(config.accounts_mail.clone())
         .data(db)
         .data(cache)
         .limit_complexity(limits.max_complexity)

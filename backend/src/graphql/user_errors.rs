@@ -32,6 +32,12 @@ pub enum UserErrorCode {
     PaymentPending,
     /// The order's status does not allow this change.
     InvalidState,
+    /// The link's token is unknown, used, expired or no longer applies:
+    /// ask for a new link.
+    InvalidToken,
+    /// The account's email is verified and no change waits: there is
+    /// nothing to verify.
+    AlreadyVerified,
 }
 
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]

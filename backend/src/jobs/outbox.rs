@@ -23,6 +23,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 
+use super::Stop;
 use super::mail::{Mailer, SendError};
 use crate::config::MailConfig;
 use crate::db::outbox::{self, Message};
@@ -47,15 +48,22 @@ impl Delivered {
     }
 }
 
-/// Delivers messages forever. `database_url` is the primary's, for LISTEN.
-pub async fn run(db: Db, mailer: Arc<Mailer>, config: MailConfig, database_url: String) {
+/// Delivers messages until asked to stop (it then finishes and records
+/// the round in flight). `database_url` is the primary's, for LISTEN.
+pub async fn run(
+    db: Db,
+    mailer: Arc<Mailer>,
+    config: MailConfig,
+    database_url: String,
+    mut stop: Stop,
+) {
     if mailer.logs_only() {
         tracing::warn!("SMTP_URL is unset: messages are written to the log, not sent");
     }
     let wake = Arc::new(Notify::new());
     let _listener = super::Task::spawn(listen(database_url, wake.clone()));
-    loop {
-        match deliver_due(&db, &mailer, &config).await {
+    while !stop.requested() {
+        match deliver_due(&db, &mailer, &config, &stop).await {
             Ok(done) if done == Delivered::default() => {}
             Ok(done) => tracing::info!(?done, "outbox delivered"),
             Err(error) => tracing::warn!(%error, "outbox round failed; will retry"),
@@ -64,8 +72,10 @@ pub async fn run(db: Db, mailer: Arc<Mailer>, config: MailConfig, database_url: 
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(sleep) => {}
+            () = stop.wait() => {}
         }
     }
+    tracing::info!("outbox worker stopped");
 }
 
 /// Until the next message is due, at most `poll`.
@@ -83,11 +93,14 @@ async fn next_wait(db: &Db, poll: Duration) -> Duration {
     })
 }
 
-/// Delivers every message due now (claiming batch after batch), `OUTBOX_CONCURRENCY` at a time.
+/// Delivers every message due now (claiming batch after batch),
+/// `OUTBOX_CONCURRENCY` at a time. Stops claiming (after the batch in
+/// flight) once `stop` is requested.
 pub async fn deliver_due(
     db: &Db,
     mailer: &Mailer,
     config: &MailConfig,
+    stop: &Stop,
 ) -> Result<Delivered, Error> {
     let lease = i32::try_from(config.lease().as_secs()).unwrap_or(i32::MAX);
     let concurrency = usize::from(config.concurrency);
@@ -115,7 +128,7 @@ pub async fn deliver_due(
             round.add(outcome);
         }
         total.add(round);
-        if round.sent == 0 {
+        if round.sent == 0 || stop.requested() {
             // Nothing went through (the server is down?): the failed ones
             // wait for their back-off rather than being hammered now.
             return Ok(total);

@@ -316,8 +316,9 @@ impl Runner {
                 db::outbox::delete_finished(conn, before(now, self.jobs.outbox_retention)?, BATCH)
                     .await?
             }
-            // TODO(accounts merge): `=> db::account_tokens::delete_expired(conn, now).await?,`
-            Job::ExpiredAccountTokens => 0,
+            // Unbatched (one statement): the table holds at most a few
+            // live tokens per account, and the job keeps it that way.
+            Job::ExpiredAccountTokens => db::account_tokens::delete_expired(conn, now).await?,
             Job::PaymentSweeper => 0,
         };
         Ok(deleted)

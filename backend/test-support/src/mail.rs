@@ -23,6 +23,8 @@ pub enum SinkMode {
     Deferring,
     /// Accepts the connection and never answers (a hung server).
     Silent,
+    /// Accepts every message, one second after its data ended.
+    Slow,
 }
 
 /// One message as the sink received it.
@@ -223,7 +225,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Notif
             let _ = tokio::io::AsyncReadExt::read_to_end(&mut lines, &mut sink).await;
             return;
         }
-        SinkMode::Up | SinkMode::Deferring => {}
+        SinkMode::Up | SinkMode::Deferring | SinkMode::Slow => {}
     }
     if write.write_all(b"220 sink ESMTP ready\r\n").await.is_err() {
         return;
@@ -271,8 +273,11 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Notif
                 // Dot-unstuffing (RFC 5321 4.5.2).
                 raw.push_str(line.strip_prefix('.').unwrap_or(&line));
             }
-            let deferring = state.lock().expect("sink state").mode == SinkMode::Deferring;
-            if deferring {
+            let mode = state.lock().expect("sink state").mode;
+            if mode == SinkMode::Slow {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            if mode == SinkMode::Deferring {
                 b"451 try again later\r\n"
             } else {
                 let mail = decode(&from, &to, raw);

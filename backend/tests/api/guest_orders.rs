@@ -1,11 +1,12 @@
 //! Guest orders and accounts: a guest's orders join an account only once
-//! the account has proven it owns the email (nothing proves it yet, so
-//! nothing joins), and the orders handed over before this rule went back to
-//! being guest orders.
+//! the account has proven it owns the email (a verification link followed),
+//! and the orders handed over before this rule went back to being guest
+//! orders.
 
 use diesel_async::SimpleAsyncConnection;
 use serde_json::json;
 
+use crate::email_accounts::{REGISTER, link_token};
 use crate::order_access::{CANCEL, count, guest_order, lookup_query};
 use crate::support::TestApp;
 
@@ -17,16 +18,14 @@ async fn registering_with_someone_elses_email_reveals_none_of_their_guest_orders
 
     let registered = app
         .data(
-            "mutation($input: RegisterInput!) { register(input: $input) {
-               token user { orders(first: 10) { totalCount nodes { number } } } } }",
+            REGISTER,
             json!({"input": {"email": "VICTIM@example.com", "name": "Mallory", "password": "correct horse battery"}}),
         )
         .await;
-    assert_eq!(
-        registered["register"]["user"]["orders"]["totalCount"], 0,
-        "{registered}"
-    );
-    let mallory = registered["register"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(registered["register"]["accepted"], true, "{registered}");
+    let mallory = app
+        .login_token("VICTIM@example.com", "correct horse battery")
+        .await;
     let history = app
         .data_as(
             &mallory,
@@ -80,21 +79,25 @@ async fn a_verified_email_is_what_attaches_guest_orders_and_their_tokens_go() {
     let placed = guest_order(&app, "guest-1", "Grace@example.com").await;
     let number = placed["order"]["number"].clone();
     let token = app.customer_token("grace@example.com").await;
-    let user_id = count(
-        &app,
-        "SELECT id AS n FROM users WHERE email = $1",
-        "grace@example.com",
-    )
-    .await;
-    // What the email verification (a later issue) will call.
-    let attached = bookstore::db::orders::attach_guest_orders_of_verified_email(
-        &mut app.connection().await,
-        user_id,
-        "grace@example.com",
-    )
-    .await
-    .unwrap();
-    assert_eq!(attached, 1);
+    let orders = "{ viewer { emailVerified orders(first: 10) { totalCount } } }";
+    let before = app.data_as(&token, orders, json!({})).await;
+    assert_eq!(
+        before["viewer"],
+        json!({"emailVerified": false, "orders": {"totalCount": 0}}),
+        "not before the email is verified"
+    );
+    // The link mailed on registration proves the email.
+    let link = link_token(&app, "verify_email", "grace@example.com").await;
+    let verified = app
+        .data(
+            "mutation($t: String!) { verifyEmail(token: $t) { user { emailVerified } userErrors { code } } }",
+            json!({"t": link}),
+        )
+        .await;
+    assert_eq!(
+        verified["verifyEmail"]["user"]["emailVerified"], true,
+        "{verified}"
+    );
     let history = app
         .data_as(
             &token,
@@ -156,5 +159,59 @@ async fn orders_handed_over_on_registration_before_the_fix_go_back_to_their_gues
         count(&app, customer, "taken@example.com").await,
         1,
         "the order placed once signed in stays the customer's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_and_a_new_addresss_link_prove_their_address_too() {
+    let app = TestApp::new().await;
+    guest_order(&app, "guest-1", "reader@example.com").await;
+    guest_order(&app, "guest-2", "new.home@example.com").await;
+    app.customer_token("reader@example.com").await;
+    let orders = "{ viewer { emailVerified pendingEmail orders(first: 10) { totalCount } } }";
+
+    // A reset link was mailed to the address: following it proves it.
+    app.data(
+        "mutation { requestPasswordReset(email: \"reader@example.com\") { accepted } }",
+        json!({}),
+    )
+    .await;
+    let reset = link_token(&app, "password_reset", "reader@example.com").await;
+    let done = app
+        .data(
+            "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a new password 1\") { reset } }",
+            json!({"t": reset}),
+        )
+        .await;
+    assert_eq!(done["resetPassword"]["reset"], true);
+    let session = app
+        .login_token("reader@example.com", "a new password 1")
+        .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": null, "orders": {"totalCount": 1}})
+    );
+
+    // Moving to another address brings its guest orders once its link is
+    // followed, not before.
+    app.data_as(
+        &session,
+        "mutation { updateProfile(input: {email: \"new.home@example.com\", currentPassword: \"a new password 1\"}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": "new.home@example.com", "orders": {"totalCount": 1}})
+    );
+    let link = link_token(&app, "verify_new_email", "new.home@example.com").await;
+    app.data(
+        "mutation($t: String!) { verifyEmail(token: $t) { user { email } } }",
+        json!({"t": link}),
+    )
+    .await;
+    assert_eq!(
+        app.data_as(&session, orders, json!({})).await["viewer"],
+        json!({"emailVerified": true, "pendingEmail": null, "orders": {"totalCount": 2}})
     );
 }

@@ -288,12 +288,15 @@ async fn several_workers_never_send_one_message_twice() {
     let mailer = Arc::new(Mailer::from_config(&app.config.mail).unwrap());
     let mut others = Vec::new();
     for _ in 0..3 {
-        others.push(bookstore::jobs::Task::spawn(bookstore::jobs::outbox::run(
+        let (db, mailer, mail, url) = (
             app.db.clone(),
             mailer.clone(),
             app.config.mail.clone(),
             app.config.database_url.clone(),
-        )));
+        );
+        others.push(bookstore::jobs::Task::spawn_stoppable(move |stop| {
+            bookstore::jobs::outbox::run(db, mailer, mail, url, stop)
+        }));
     }
     app.mail.wait_for(MESSAGES).await;
     let mail = app.mail.settle(Duration::from_millis(500)).await;
@@ -356,4 +359,25 @@ async fn without_smtp_url_messages_are_logged_and_marked_sent() {
     enqueue(&app, test_message("reader@example.com", "logged")).await;
     wait_rows(&app, "sent to the log", |rows| rows[0].status == "sent").await;
     assert!(app.mail.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_worker_asked_to_stop_records_the_message_it_was_sending() {
+    let mut app = TestApp::new().await;
+    app.mail.set_mode(SinkMode::Slow);
+    enqueue(&app, test_message("reader@example.com", "in flight")).await;
+    // The message is being sent (the server answers after a second)...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.mail.sessions() == 0 {
+        assert!(Instant::now() < deadline, "the worker never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.mail.messages().is_empty());
+    // ...when SIGTERM comes: the worker finishes and records it.
+    let worker = app.worker.take().unwrap();
+    worker.shut_down(Duration::from_secs(10)).await;
+    assert_eq!(app.mail.messages().len(), 1);
+    let rows = rows(&app).await;
+    assert_eq!(rows[0].status, "sent", "{rows:?}");
 }

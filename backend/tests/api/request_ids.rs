@@ -185,10 +185,9 @@ async fn every_log_line_of_a_request_has_its_id() {
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("TRUSTED_PROXIES", "127.0.0.1")
         .env("LOG_FORMAT", "json")
-        // Background work (outbox, periodic jobs) logs SQL of its own,
-        // outside any request: not what this test reads.
-        .env("SERVE_RUNS_WORKER", "false")
         .env("RUST_LOG", "info,tower_http=debug,bookstore=debug")
+        // Background jobs log their own SQL, outside any request.
+        .env("SERVE_RUNS_WORKER", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

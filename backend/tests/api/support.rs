@@ -29,7 +29,7 @@ pub struct TestApp {
     /// The SMTP server the app's outbox worker delivers to.
     pub mail: MailSink,
     /// The outbox worker (stops with the app).
-    _worker: bookstore::jobs::Task,
+    pub worker: Option<bookstore::jobs::Task>,
 }
 
 /// `PUBLIC_URL` in tests: links in messages start with it.
@@ -101,7 +101,7 @@ impl TestApp {
         let worker = bookstore::spawn_outbox_worker(&config).expect("outbox worker");
         Self {
             mail,
-            _worker: worker,
+            worker: Some(worker),
             gateway,
             db: state.db.clone(),
             cache: state.cache.clone(),
@@ -168,17 +168,33 @@ impl TestApp {
         body["data"].clone()
     }
 
-    /// Registers a customer and returns their session token.
+    /// Registers a customer (unverified: registering does not sign in),
+    /// signs them in and returns their session token.
     pub async fn customer_token(&self, email: &str) -> String {
         let data = self
             .data(
-                "mutation($input: RegisterInput!) { register(input: $input) { token userErrors { message } } }",
+                "mutation($input: RegisterInput!) { register(input: $input) { accepted userErrors { message } } }",
                 json!({"input": {"email": email, "name": "Test Customer", "password": "correct horse battery"}}),
             )
             .await;
-        data["register"]["token"]
+        assert_eq!(
+            data["register"]["accepted"], true,
+            "registration failed: {data}"
+        );
+        self.login_token(email, "correct horse battery").await
+    }
+
+    /// Signs in and returns the session token.
+    pub async fn login_token(&self, email: &str, password: &str) -> String {
+        let data = self
+            .data(
+                "mutation($input: LoginInput!) { login(input: $input) { token userErrors { message } } }",
+                json!({"input": {"email": email, "password": password}}),
+            )
+            .await;
+        data["login"]["token"]
             .as_str()
-            .unwrap_or_else(|| panic!("registration failed: {data}"))
+            .unwrap_or_else(|| panic!("sign-in failed: {data}"))
             .to_owned()
     }
 

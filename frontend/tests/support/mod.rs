@@ -1,5 +1,6 @@
 //! The storefront test harness: a real backend (its own database, Redis
-//! namespace and port) and the storefront's router, driven by a small
+//! namespace and port, and its outbox worker delivering to an in-process
+//! SMTP sink) and the storefront's router, driven by a small
 //! cookie-keeping browser.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bookstore_test_support::TestDatabase;
+use bookstore_test_support::{MailSink, TestDatabase};
 use bookstore_web::config::Config;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -16,7 +17,14 @@ pub struct Shop {
     pub database: TestDatabase,
     pub graphql_url: String,
     pub router: axum::Router,
+    /// The SMTP server the backend's outbox worker delivers to.
+    pub mail: MailSink,
+    /// The backend's outbox worker (stops with the shop).
+    _worker: bookstore::jobs::Task,
 }
+
+/// The backend's `PUBLIC_URL` in tests: links in messages start with it.
+pub const PUBLIC_URL: &str = "http://shop.test";
 
 pub struct Page {
     pub status: StatusCode,
@@ -43,14 +51,28 @@ impl Page {
     }
 }
 
-/// A backend on a free port, over `database`.
+/// A backend on a free port, over `database` (no mail is sent).
 pub async fn backend(database: &TestDatabase) -> String {
-    let config = bookstore::config::Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database.url.clone()),
-        "CACHE_NAMESPACE" => Some(database.name.clone()),
-        "REDIS_URL" => Some(bookstore_test_support::redis_url()),
-        "DATABASE_POOL_SIZE" => Some("4".into()),
-        _ => None,
+    serve_backend(database, &[]).await.0
+}
+
+/// A backend on a free port, over `database`, with `overrides` of its
+/// configuration; also returns the configuration.
+async fn serve_backend(
+    database: &TestDatabase,
+    overrides: &[(&str, String)],
+) -> (String, bookstore::config::Config) {
+    let config = bookstore::config::Config::from_lookup(|name| {
+        if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
+            return Some(value.clone());
+        }
+        match name {
+            "DATABASE_URL" => Some(database.url.clone()),
+            "CACHE_NAMESPACE" => Some(database.name.clone()),
+            "REDIS_URL" => Some(bookstore_test_support::redis_url()),
+            "DATABASE_POOL_SIZE" => Some("4".into()),
+            _ => None,
+        }
     })
     .unwrap();
     let state = bookstore::app::AppState::new(&config).unwrap();
@@ -64,7 +86,7 @@ pub async fn backend(database: &TestDatabase) -> String {
         )
         .await
     });
-    format!("http://{address}/graphql")
+    (format!("http://{address}/graphql"), config)
 }
 
 pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
@@ -81,11 +103,45 @@ pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
 impl Shop {
     pub async fn new() -> Self {
         let database = TestDatabase::seeded().await;
-        let graphql_url = backend(&database).await;
+        let mail = MailSink::start().await;
+        let overrides = [
+            ("SMTP_URL", mail.url()),
+            ("PUBLIC_URL", PUBLIC_URL.to_owned()),
+        ];
+        let (graphql_url, config) = serve_backend(&database, &overrides).await;
+        let worker = bookstore::spawn_outbox_worker(&config).unwrap();
         Self {
             router: storefront(&graphql_url, 5000),
             graphql_url,
             database,
+            mail,
+            _worker: worker,
+        }
+    }
+
+    /// The `path?token=…` of the newest link to `path` in a message
+    /// delivered to `to` (waiting up to 10 s for one).
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        self.mailed_link_other_than(to, path, "").await
+    }
+
+    /// Like [`Shop::mailed_link`], for a link other than `not` (waiting
+    /// for the next message if need be).
+    pub async fn mailed_link_other_than(&self, to: &str, path: &str, not: &str) -> String {
+        let prefix = format!("{PUBLIC_URL}{path}?token=");
+        let mut count = 1;
+        loop {
+            let mails = self.mail.wait_for_to(to, count).await;
+            let link = mails
+                .iter()
+                .rev()
+                .filter_map(|mail| mail.link(&prefix))
+                .map(|link| link.trim_start_matches(PUBLIC_URL).to_owned())
+                .find(|link| link != not);
+            if let Some(link) = link {
+                return link;
+            }
+            count = mails.len() + 1;
         }
     }
 
@@ -209,6 +265,44 @@ impl Browser {
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
         self.post(action, &all).await
+    }
+}
+
+impl Browser {
+    /// Registers (which never signs in) and then signs in, as a new
+    /// customer does.
+    pub async fn sign_up(&mut self, email: &str, name: &str, password: &str) {
+        let registered = self
+            .submit(
+                "/register",
+                "/register",
+                &[("email", email), ("name", name), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            registered.location().as_deref(),
+            Some("/login"),
+            "{}",
+            registered.html
+        );
+        self.sign_in(email, password).await;
+    }
+
+    /// Signs in (the sign-in form, then on to the account page).
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let signed_in = self
+            .submit(
+                "/login",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(
+            signed_in.location().as_deref(),
+            Some("/account"),
+            "{}",
+            signed_in.html
+        );
     }
 }
 

@@ -2,13 +2,19 @@
 //! an account's email and name (which `register` uses too). Both are
 //! throttled per account; both need the current password to change what
 //! signs in (the password, the email), and guessing it is throttled like
-//! signing in (`auth::Throttle`).
+//! signing in (`auth::Throttle`). A new email takes effect only once a link
+//! mailed to it is followed (`email::verify_email`); until then it is the
+//! account's pending email, and the current address is told. Whether the
+//! new address has another account is never revealed here: its owner is
+//! mailed a note instead of a link.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 
+use super::mail::{self, LinkToken};
 use super::user::User;
-use crate::auth::{self, RequestAuth, Sessions, Throttle, require_user};
-use crate::db::users;
+use crate::auth::{self, RequestAuth, Throttle, require_user};
+use crate::config::AccountsMailConfig;
+use crate::db::{account_tokens, users};
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
@@ -26,7 +32,9 @@ pub struct UserPayload {
 
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
-    /// A new email address needs `currentPassword` too.
+    /// A new email address needs `currentPassword` too. It becomes the
+    /// user's `pendingEmail`, and takes effect once the link mailed to it
+    /// is followed.
     pub email: Option<String>,
     pub name: Option<String>,
     /// Required to change the email (not the name).
@@ -71,12 +79,38 @@ pub fn check_name(name: &str) -> Result<String, UserError> {
     }
 }
 
-pub fn taken_email() -> UserError {
-    UserError::new(
-        &["input", "email"],
-        UserErrorCode::Taken,
-        "an account with this email already exists",
-    )
+/// Asks to move `user` to `new_email`, in one transaction: a
+/// `change_email` token (superseding any earlier one) makes `new_email` the
+/// pending email; the new address gets the link, or, when another account
+/// has it, a note to its owner instead (the link is never mailed, so the
+/// change can never happen); the current address is told.
+pub(super) async fn request_email_change(
+    conn: &mut diesel_async::AsyncPgConnection,
+    config: &AccountsMailConfig,
+    user: &users::User,
+    new_email: &str,
+) -> Result<(), Error> {
+    let link = LinkToken::new(config.verification_ttl);
+    let owner = users::find_by_email(conn, new_email)
+        .await?
+        .filter(|owner| owner.id != user.id);
+    let to_new_address = match &owner {
+        Some(owner) => mail::account_exists(owner, None),
+        None => mail::verify_new_email(user, new_email, &link.token),
+    };
+    let token = account_tokens::NewAccountToken {
+        user_id: user.id,
+        purpose: account_tokens::CHANGE_EMAIL,
+        email: new_email.to_owned(),
+        token_hash: link.hash.to_vec(),
+        expires_at: link.expires_at,
+    };
+    let messages = [
+        to_new_address,
+        mail::email_change_requested(user, new_email),
+    ];
+    account_tokens::issue_and_send(conn, &token, &messages).await?;
+    Ok(())
 }
 
 #[derive(Default)]
@@ -84,7 +118,9 @@ pub struct ProfileMutation;
 
 #[Object]
 impl ProfileMutation {
-    /// Changes the signed-in user's name and/or email.
+    /// Changes the signed-in user's name, and asks to change their email:
+    /// a new address becomes `pendingEmail` and is mailed a link; `email`
+    /// changes once the link is followed, and the current address is told.
     async fn update_profile(
         &self,
         ctx: &Context<'_>,
@@ -92,17 +128,14 @@ impl ProfileMutation {
     ) -> Result<UserPayload> {
         let viewer = require_user(ctx).await?;
         let mut errors = Vec::new();
-        let changes = users::UserChanges {
-            email: input
-                .email
-                .as_deref()
-                .and_then(|email| check_email(email).map_err(|error| errors.push(error)).ok()),
-            name: input
-                .name
-                .as_deref()
-                .and_then(|name| check_name(name).map_err(|error| errors.push(error)).ok()),
-            ..users::UserChanges::default()
-        };
+        let email = input
+            .email
+            .as_deref()
+            .and_then(|email| check_email(email).map_err(|error| errors.push(error)).ok());
+        let name = input
+            .name
+            .as_deref()
+            .and_then(|name| check_name(name).map_err(|error| errors.push(error)).ok());
         if !errors.is_empty() {
             return Ok(UserPayload {
                 user: None,
@@ -116,11 +149,8 @@ impl ProfileMutation {
             .await
             .map_err(Error::from)?
             .ok_or(Error::Unauthenticated)?;
-        let email_changes = changes
-            .email
-            .as_deref()
-            .is_some_and(|email| !email.eq_ignore_ascii_case(&current.email));
-        if email_changes {
+        let new_email = email.clone().filter(|email| !current.has_email(email));
+        if new_email.is_some() {
             // Whoever holds a session must not take the account over by
             // moving its email (and with it, password resets) elsewhere.
             drop(conn);
@@ -134,32 +164,38 @@ impl ProfileMutation {
                 });
             }
             conn = primary_connection(ctx).await?;
+        } else if email.is_some() {
+            // The current address again (perhaps in another letter case):
+            // it stays, and a pending change is called off.
+            account_tokens::delete_unused(&mut conn, current.id, &[account_tokens::CHANGE_EMAIL])
+                .await
+                .map_err(Error::from)?;
         }
-        if changes.email.is_none() && changes.name.is_none() {
-            return Ok(UserPayload {
-                user: Some(current.into()),
-                user_errors: Vec::new(),
-            });
-        }
-        Ok(
-            match users::update(&mut conn, viewer.user_id, &changes)
+        let changes = users::UserChanges {
+            email: email.filter(|_| new_email.is_none()),
+            name,
+            ..users::UserChanges::default()
+        };
+        let user = if changes.email.is_none() && changes.name.is_none() {
+            current
+        } else {
+            users::update(&mut conn, current.id, &changes)
                 .await
                 .map_err(Error::from)?
-            {
-                Some(user) => UserPayload {
-                    user: Some(user.into()),
-                    user_errors: Vec::new(),
-                },
-                None => UserPayload {
-                    user: None,
-                    user_errors: vec![taken_email()],
-                },
-            },
-        )
+                .unwrap_or(current)
+        };
+        if let Some(new_email) = &new_email {
+            let config = ctx.data_unchecked::<AccountsMailConfig>();
+            request_email_change(&mut conn, config, &user, new_email).await?;
+        }
+        Ok(UserPayload {
+            user: Some(user.into()),
+            user_errors: Vec::new(),
+        })
     }
 
-    /// Changes the signed-in user's password and ends all their other
-    /// sessions (this one stays signed in).
+    /// Changes the signed-in user's password, ends all their other
+    /// sessions (this one stays signed in) and tells them by email.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -191,19 +227,16 @@ impl ProfileMutation {
             });
         }
         let password_hash = auth::hash_password(input.new_password).await?;
-        let changes = users::UserChanges {
-            password_hash: Some(password_hash),
-            ..users::UserChanges::default()
-        };
-        let updated = {
-            let mut conn = primary_connection(ctx).await?;
-            users::update(&mut conn, user.id, &changes)
-                .await
-                .map_err(Error::from)?
-        };
-        ctx.data_unchecked::<Sessions>()
-            .end_others(user.id, Some(viewer.session_id))
-            .await?;
+        let mut conn = primary_connection(ctx).await?;
+        let updated = users::change_password(
+            &mut conn,
+            user.id,
+            &password_hash,
+            Some(viewer.session_id),
+            mail::password_changed,
+        )
+        .await
+        .map_err(Error::from)?;
         Ok(UserPayload {
             user: updated.map(User::from),
             user_errors: Vec::new(),

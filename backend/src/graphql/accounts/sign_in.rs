@@ -1,22 +1,26 @@
-//! Signing in and out: `register` (throttled per client address), `login`
-//! (throttled per account and per client address; a success is not held
-//! against the client), `logout`: all by `auth::Throttle`. Signing in with a guest
-//! cart merges it into the customer's cart (`carts::merge`).
+//! Registering, signing in and out: `register` (throttled per client
+//! address; never signs in, and answers the same whether or not the email
+//! has an account), `login` (throttled per account and per client address;
+//! a success is not held against the client), `logout`: all by
+//! `auth::Throttle`. Signing in with a guest cart merges it into the
+//! customer's cart (`carts::merge`).
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::profile::{MAX_EMAIL_CHARS, check_email, check_name, taken_email};
+use super::mail::{self, LinkToken};
+use super::profile::{MAX_EMAIL_CHARS, check_email, check_name};
 use super::user::User;
 use crate::auth::{self, RequestAuth, Sessions, Throttle};
-use crate::db::users;
+use crate::config::AccountsMailConfig;
+use crate::db::{account_tokens, users};
 use crate::error::Error;
 use crate::graphql::carts::merge::{CartMerge, merge_guest_cart};
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 
-/// The result of `register` and `login`: on success a session token (send
-/// it as `Authorization: Bearer <token>`) and the user.
+/// The result of `login`: on success a session token (send it as
+/// `Authorization: Bearer <token>`) and the user.
 #[derive(SimpleObject, Default)]
 pub struct AuthPayload {
     pub token: Option<String>,
@@ -36,6 +40,16 @@ impl AuthPayload {
     }
 }
 
+/// The result of `register`.
+#[derive(SimpleObject, Default)]
+pub struct RegisterPayload {
+    /// The input was valid: "check your email". The same whether the email
+    /// was new (a verification link is on its way) or has an account (its
+    /// owner is told, with a password reset link).
+    pub accepted: bool,
+    pub user_errors: Vec<UserError>,
+}
+
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
     /// Whether a session was ended (false when the request had none).
@@ -48,8 +62,6 @@ pub struct RegisterInput {
     pub name: String,
     /// 8 to 128 characters.
     pub password: String,
-    /// A guest cart to keep: it becomes the new account's cart.
-    pub cart_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -73,8 +85,13 @@ pub struct SignInMutation;
 
 #[Object]
 impl SignInMutation {
-    /// Creates a customer account and signs it in.
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+    /// Creates a customer account, unverified, and mails its address a
+    /// link that verifies it; does not sign in (`login` does, verified or
+    /// not). If the email already has an account (in any letter case), its
+    /// owner is mailed instead (someone tried to register; here is a reset
+    /// link) and nothing is created. The answer, and about the time it
+    /// takes, are the same either way.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<RegisterPayload> {
         let mut errors = Vec::new();
         let email = check_email(&input.email)
             .map_err(|error| errors.push(error))
@@ -86,12 +103,18 @@ impl SignInMutation {
             errors.push(UserError::invalid("password", message));
         }
         let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {
-            return Ok(AuthPayload::failed(errors));
+            return Ok(RegisterPayload {
+                accepted: false,
+                user_errors: errors,
+            });
         };
         let auth = ctx.data_unchecked::<RequestAuth>();
-        ctx.data_unchecked::<Throttle>()
-            .register(&auth.client_address)
-            .await?;
+        let throttle = ctx.data_unchecked::<Throttle>();
+        let config = ctx.data_unchecked::<AccountsMailConfig>();
+        throttle.register(&auth.client_address).await?;
+        let mail_owner = throttle.may_mail_account_owner(config, &email).await;
+        // Hashed whether or not the account is created: the time taken
+        // tells nothing.
         let password_hash = auth::hash_password(input.password).await?;
         let new_user = users::NewUser {
             email,
@@ -99,17 +122,24 @@ impl SignInMutation {
             password_hash,
             role: users::ROLE_CUSTOMER.to_owned(),
         };
+        let verify = LinkToken::new(config.verification_ttl)
+            .mailing(account_tokens::VERIFY_EMAIL, mail::verify_email);
+        let tell_owner = mail_owner.then(|| {
+            LinkToken::new(config.reset_ttl)
+                .mailing(account_tokens::RESET_PASSWORD, |owner, token| {
+                    mail::account_exists(owner, Some(token))
+                })
+        });
         let mut conn = primary_connection(ctx).await?;
-        let Some(user) = users::insert(&mut conn, &new_user)
+        // Guest orders placed with this email stay guest orders until the
+        // link is followed: nothing proves yet that the email is theirs.
+        account_tokens::register(&mut conn, &new_user, verify, tell_owner)
             .await
-            .map_err(Error::from)?
-        else {
-            return Ok(AuthPayload::failed(vec![taken_email()]));
-        };
-        // Guest orders placed with this email stay guest orders: nothing
-        // proves yet that the email is this account holder's.
-        drop(conn);
-        sign_in(ctx, user, input.cart_id.as_ref()).await
+            .map_err(Error::from)?;
+        Ok(RegisterPayload {
+            accepted: true,
+            user_errors: Vec::new(),
+        })
     }
 
     /// Signs in. The same error, and about the same time, whether the email

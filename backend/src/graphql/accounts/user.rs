@@ -30,6 +30,9 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// Whether the current email is verified (a link mailed to it was
+    /// followed). Until then guest orders placed with it stay guest orders.
+    pub email_verified: bool,
 }
 
 impl From<users::User> for User {
@@ -42,6 +45,7 @@ impl From<users::User> for User {
             } else {
                 Role::Customer
             },
+            email_verified: user.email_verified(),
             email: user.email,
             name: user.name,
             created_at: user.created_at,
@@ -51,6 +55,22 @@ impl From<users::User> for User {
 
 #[ComplexObject]
 impl User {
+    /// A new address waiting for its verification link to be followed
+    /// (`updateProfile`); the account keeps `email` until then. Null when
+    /// no change waits; shown to the user and to staff only.
+    async fn pending_email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let may_see = auth::viewer(ctx)
+            .await?
+            .is_some_and(|viewer| viewer.user_id == self.user_id || viewer.is_staff());
+        if !may_see {
+            return Ok(None);
+        }
+        let mut conn = primary_connection(ctx).await?;
+        Ok(db::account_tokens::pending_email(&mut conn, self.user_id)
+            .await
+            .map_err(Error::from)?)
+    }
+
     /// The user's orders, newest first.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn orders(

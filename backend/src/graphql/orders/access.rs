@@ -3,7 +3,9 @@
 //! its access token, or gives its number and checkout email (throttled per
 //! client address and per order number). Anyone else gets `None`, exactly
 //! as for a number no order has. Also makes a guest order's access token
-//! (checkout stores its hash with the order).
+//! (checkout stores its hash with the order). A guest order has up to two
+//! tokens: the checkout's (replaced by each retry) and its confirmation
+//! email's (`db::order_mail`, never replaced); either opens it.
 //!
 //! A customer's order never answers to a token or an email, and a guest
 //! order never becomes a customer's here (see
@@ -28,7 +30,8 @@ const MAX_TOKEN_CHARS: usize = 64;
 /// guest order.
 #[derive(Clone, Copy, Default)]
 pub struct GuestProof<'a> {
-    /// The token the checkout returned (the confirmation link carries it).
+    /// A token the checkout returned, or the one its confirmation email
+    /// links with.
     pub access_token: Option<&'a str>,
     /// The checkout email (with the number: the throttled lookup).
     pub email: Option<&'a str>,
@@ -77,22 +80,27 @@ pub async fn visible_order(
     Ok(order.filter(|order| order.user_id.is_none() && order.email.eq_ignore_ascii_case(email)))
 }
 
-/// Whether `token` is the guest order's access token (compared as hashes,
-/// in constant time).
+/// Whether `token` is one of the guest order's access tokens: the one the
+/// checkout returned last, or the one its confirmation email links with
+/// (compared as hashes, in constant time, both always compared).
 fn token_opens(token: &str, order: &OrderRow) -> bool {
-    let (None, Some(stored)) = (order.user_id, order.access_token_hash.as_deref()) else {
-        return false;
-    };
-    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+    if order.user_id.is_some() || token.is_empty() || token.len() > MAX_TOKEN_CHARS {
         return false;
     }
     let given = token_hash(token);
-    stored.len() == given.len()
-        && stored
-            .iter()
-            .zip(given.iter())
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
+    let matches = |stored: Option<&[u8]>| {
+        stored.is_some_and(|stored| {
+            stored.len() == given.len()
+                && stored
+                    .iter()
+                    .zip(given.iter())
+                    .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+                    == 0
+        })
+    };
+    let by_checkout = matches(order.access_token_hash.as_deref());
+    let by_email = matches(order.mail_access_token_hash.as_deref());
+    by_checkout | by_email
 }
 
 /// A new access token for a guest order: 256 random bits, shown once; only

@@ -83,8 +83,8 @@ pub struct OrderQuery;
 #[Object]
 impl OrderQuery {
     /// One order by number: the signed-in customer's own, any for staff, or
-    /// a guest order with its access token (from `checkout`) or its checkout
-    /// email. Null otherwise, the same as for a number no order has. Lookups
+    /// a guest order with its access token (from `checkout`, or from the
+    /// confirmation email's link) or its checkout email. Null otherwise, the same as for a number no order has. Lookups
     /// by email are throttled per client and per number (TOO_MANY_ATTEMPTS).
     async fn order(
         &self,

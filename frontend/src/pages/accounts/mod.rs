@@ -1,14 +1,18 @@
-//! Account pages: register, sign in and out, the profile and the password.
+//! Account pages: register, sign in and out, the profile and the password,
+//! email verification and the forgotten password.
 //!
-//! Signing in (or registering) stores the backend's session token in the
-//! session cookie and hands the guest cart (if any) to the backend to merge
-//! into the customer's cart. These pages never see a password again after
-//! passing it on, and never put one back into a page.
+//! Signing in stores the backend's session token in the session cookie and
+//! hands the guest cart (if any) to the backend to merge into the
+//! customer's cart; registering never signs in. These pages never see a
+//! password again after passing it on, and never put one back into a page.
 //!
 //! This file only routes; the pages live in the modules below.
 
+mod email_verification;
+mod emailed_links;
 mod form_errors;
 mod operations;
+mod password_reset;
 mod profile;
 mod register;
 mod sign_in;
@@ -33,5 +37,22 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account/password",
             get(profile::password_form).post(profile::change_password),
+        )
+        .route(
+            "/account/verify-email/resend",
+            post(email_verification::resend),
+        )
+        .route(
+            "/verify-email",
+            get(email_verification::verify_form).post(email_verification::verify),
+        )
+        .route(
+            "/forgot-password",
+            get(password_reset::forgot_form).post(password_reset::forgot),
+        )
+        .route("/forgot-password/sent", get(password_reset::forgot_sent))
+        .route(
+            "/reset-password",
+            get(password_reset::reset_form).post(password_reset::reset),
         )
 }

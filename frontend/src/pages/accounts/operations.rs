@@ -26,5 +26,9 @@ operations!(
     Logout,
     Account,
     UpdateProfile,
-    ChangePassword
+    ChangePassword,
+    RequestEmailVerification,
+    VerifyEmail,
+    RequestPasswordReset,
+    ResetPassword,
 );

@@ -60,6 +60,8 @@ pub(super) async fn account(State(state): State<AppState>, visitor: Visitor) -> 
                 name => viewer.name.clone(),
                 email => viewer.email.clone(),
                 staff => format!("{:?}", viewer.role) == "STAFF",
+                email_verified => viewer.email_verified,
+                pending_email => viewer.pending_email.clone(),
             },
         ),
         Err(response) => response,
@@ -125,9 +127,18 @@ pub(super) async fn update_profile(
         }
     };
     if payload.user_errors.is_empty() {
-        return visitor
-            .redirect("/account", "Your profile is saved.")
-            .into_response();
+        let pending = payload
+            .user
+            .and_then(|user| user.pending_email)
+            .filter(|pending| pending.eq_ignore_ascii_case(form.email.trim()));
+        let message = match pending {
+            // The address changes only once the new one is verified.
+            Some(pending) => format!(
+                "Your profile is saved. We sent a link to {pending}: your email address changes when you open it."
+            ),
+            None => "Your profile is saved.".to_owned(),
+        };
+        return visitor.redirect("/account", &message).into_response();
     }
     let user_errors = payload.user_errors.iter();
     form_again(

@@ -76,12 +76,11 @@ macro_rules! merge_message {
                     .collect()
             })
             .unwrap_or_default();
-        $crate::pages::accounts::sign_in::merge_note(&lines)
+        merge_note(&lines)
     }};
 }
-pub(super) use merge_message;
 
-pub(super) fn merge_note(lines: &[(String, String)]) -> String {
+fn merge_note(lines: &[(String, String)]) -> String {
     let notes: Vec<String> = lines
         .iter()
         .filter(|(outcome, _)| outcome != "MERGED")
@@ -187,7 +186,7 @@ pub(super) async fn login(
 /// Signed in: the backend's session token in the session cookie, the guest
 /// cart's cookie gone (the backend merged the cart), and on to `next` with
 /// a welcome.
-pub(super) fn signed_in(visitor: &Visitor, next: &str, token: &str, welcome: &str) -> Response {
+fn signed_in(visitor: &Visitor, next: &str, token: &str, welcome: &str) -> Response {
     visitor
         .redirect(next, welcome)
         .session(Some(token))

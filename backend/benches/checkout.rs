@@ -1,7 +1,10 @@
 //! Checkout throughput against a running backend (`load.sh` starts one and
 //! runs this): `CONNECTIONS` workers (default 32) each loop add-to-cart ->
 //! checkout until `CHECKOUTS` (default 3000) orders are placed. Reports
-//! successful checkouts per second and checkout latency percentiles.
+//! successful checkouts per second and checkout latency percentiles. With
+//! `RATE` (checkouts per second), the n-th checkout starts no sooner than
+//! n / RATE seconds in: a steady load (`mail-delivery.sh` uses it) rather
+//! than as many as the backend takes.
 //!
 //!   BENCH_URL=http://127.0.0.1:8100/graphql cargo bench --bench checkout
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +48,7 @@ async fn main() {
     let total = env("CHECKOUTS", 3000);
     let workers = env("CONNECTIONS", 32);
     let books = env("BOOKS", 10_000);
+    let rate = env("RATE", 0);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(workers)
         .build()
@@ -62,6 +66,10 @@ async fn main() {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n >= total {
                         return latencies;
+                    }
+                    if rate > 0 {
+                        let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+                        tokio::time::sleep_until(due.into()).await;
                     }
                     let book = book_id(1 + (n * 7919 + worker) % books);
                     let added = post(&client, &url, ADD, json!({"input": {"bookId": book, "quantity": 1}})).await;

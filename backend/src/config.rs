@@ -42,6 +42,7 @@ pub enum AppEnv {
 }
 
 pub mod checkout;
+pub mod jobs;
 
 #[derive(Clone, Args)]
 pub struct Config {
@@ -203,6 +204,8 @@ pub struct Config {
     pub order_access: OrderAccessConfig,
     #[command(flatten)]
     pub checkout: checkout::CheckoutConfig,
+    #[command(flatten)]
+    pub jobs: jobs::JobsConfig,
     #[command(flatten)]
     pub clients: ClientConfig,
     #[command(flatten)]
@@ -392,6 +395,7 @@ impl fmt::Debug for Config {
             .field("cache", &self.cache)
             .field("order_access", &self.order_access)
             .field("checkout", &self.checkout)
+            .field("jobs", &self.jobs)
             .field("clients", &self.clients)
             .field("accounts_mail", &self.accounts_mail)
             .field("mail", &self.mail)

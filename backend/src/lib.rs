@@ -98,16 +98,7 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
 /// They stop when the returned handles are dropped.
 pub fn background(state: &app::AppState, config: &Config) -> anyhow::Result<Vec<jobs::Task>> {
     let mut tasks = vec![spawn_outbox_worker(config)?];
-    tasks.push(jobs::Task::spawn(sweep_expired_sessions(
-        state.db.clone(),
-        config.session_idle,
-    )));
-    tasks.push(jobs::Task::spawn(jobs::sweeper::run(
-        state.db.clone(),
-        state.cache.clone(),
-        state.gateway.clone(),
-        config.checkout.clone(),
-    )));
+    tasks.extend(jobs::periodic::spawn(state, config));
     Ok(tasks)
 }
 
@@ -128,27 +119,6 @@ pub fn spawn_outbox_worker(config: &Config) -> anyhow::Result<jobs::Task> {
     Ok(jobs::Task::spawn_stoppable(move |stop| {
         jobs::outbox::run(db, mailer, mail, url, stop)
     }))
-}
-
-/// Expiry is enforced on every lookup; this only keeps the table small.
-async fn sweep_expired_sessions(db: db::Db, idle: std::time::Duration) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every_hour.tick().await;
-        let idle_since = chrono::Utc::now() - idle;
-        let swept = async {
-            let mut conn = db.primary().await.ok()?;
-            db::sessions::delete_expired(&mut conn, idle_since)
-                .await
-                .ok()
-        }
-        .await;
-        match swept {
-            Some(0) => {}
-            Some(count) => tracing::info!(count, "removed expired sessions"),
-            None => tracing::warn!("could not remove expired sessions; will retry"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -235,3 +235,33 @@ pub async fn merge(
     })
     .await
 }
+
+/// Deletes up to `limit` abandoned carts (with their lines): open ones
+/// untouched since `guest_before` (guest carts) or `customer_before`
+/// (signed-in customers' carts); returns how many. A checked-out cart is
+/// never deleted (a checkout retry finds its order through it, and a
+/// declined payment reopens it). Carts a request holds locked right now are
+/// skipped; each cart's row is re-checked once locked, so one touched
+/// meanwhile stays.
+pub async fn delete_abandoned(
+    conn: &mut AsyncPgConnection,
+    guest_before: DateTime<Utc>,
+    customer_before: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    diesel::sql_query(
+        "DELETE FROM carts WHERE id IN ( \
+             SELECT id FROM carts \
+             WHERE checked_out_at IS NULL \
+               AND ((user_id IS NULL AND updated_at < $1) \
+                 OR (user_id IS NOT NULL AND updated_at < $2)) \
+             LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         AND checked_out_at IS NULL",
+    )
+    .bind::<Timestamptz, _>(guest_before)
+    .bind::<Timestamptz, _>(customer_before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}

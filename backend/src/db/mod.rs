@@ -9,6 +9,7 @@ mod constraints;
 pub mod contributors;
 pub mod credits;
 pub mod genres;
+pub mod job_runs;
 pub mod order_mail;
 pub mod order_status;
 pub mod orders;

@@ -193,17 +193,22 @@ pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTi
         .await
 }
 
-/// Sent and dead messages created before `before` are deleted (a periodic
-/// job keeps the table small; pending ones are never deleted).
+/// Deletes up to `limit` sent and dead messages created before `before`;
+/// returns how many (a periodic job loops on it to keep the table small, a
+/// batch at a time; pending ones are never deleted). A deleted message's
+/// `dedup_key` is forgotten with it.
 pub async fn delete_finished(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
+    limit: i64,
 ) -> QueryResult<usize> {
-    diesel::delete(
-        outbox::table
-            .filter(outbox::status.ne(PENDING))
-            .filter(outbox::created_at.lt(before)),
+    diesel::sql_query(
+        "DELETE FROM outbox WHERE id IN ( \
+             SELECT id FROM outbox WHERE status <> 'pending' AND created_at < $1 \
+             LIMIT $2 FOR UPDATE SKIP LOCKED)",
     )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
     .execute(conn)
     .await
 }

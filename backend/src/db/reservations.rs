@@ -256,3 +256,27 @@ pub async fn restock(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult
     .await?;
     Ok(rows.into_iter().map(|row| row.id).collect())
 }
+
+/// Deletes up to `limit` idempotency records created before `before`;
+/// returns how many. A record whose order still awaits payment is kept
+/// whatever its age (its shopper may still be retrying to learn the
+/// outcome). After deletion a retry with the key starts afresh, and finds
+/// its cart closed: nothing is ordered twice.
+pub async fn delete_expired_keys(
+    conn: &mut AsyncPgConnection,
+    before: chrono::DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM idempotency_keys WHERE (scope, key) IN ( \
+             SELECT k.scope, k.key FROM idempotency_keys k \
+             WHERE k.created_at < $1 \
+               AND NOT EXISTS (SELECT 1 FROM orders o \
+                               WHERE o.id = k.order_id AND o.status = 'PENDING_PAYMENT') \
+             LIMIT $2 FOR UPDATE OF k SKIP LOCKED)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}

@@ -132,6 +132,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        last_started_at -> Timestamptz,
+        last_finished_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        last_count -> Nullable<Int8>,
+        rounds -> Int8,
+    }
+}
+
+diesel::table! {
     order_lines (order_id, position) {
         order_id -> Int8,
         position -> Int2,
@@ -264,6 +275,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contributors,
     genres,
     idempotency_keys,
+    job_runs,
     order_lines,
     orders,
     outbox,

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{sessions, users};
@@ -93,18 +94,22 @@ pub async fn delete_others(
     .await
 }
 
-/// Removes expired sessions (run now and then; expiry is enforced on read).
+/// Removes up to `limit` expired sessions (expired absolutely, or unused
+/// since `idle_since`); returns how many. Run now and then in a loop (a
+/// batch never holds many locks); expiry is enforced on read. Sessions a
+/// request holds locked right now are skipped, not waited for.
 pub async fn delete_expired(
     conn: &mut AsyncPgConnection,
     idle_since: DateTime<Utc>,
+    limit: i64,
 ) -> QueryResult<usize> {
-    diesel::delete(
-        sessions::table.filter(
-            sessions::expires_at
-                .le(Utc::now())
-                .or(sessions::last_seen_at.le(idle_since)),
-        ),
+    diesel::sql_query(
+        "DELETE FROM sessions WHERE id IN ( \
+             SELECT id FROM sessions WHERE expires_at <= now() OR last_seen_at <= $1 \
+             LIMIT $2 FOR UPDATE SKIP LOCKED)",
     )
+    .bind::<Timestamptz, _>(idle_since)
+    .bind::<BigInt, _>(limit)
     .execute(conn)
     .await
 }

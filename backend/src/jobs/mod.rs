@@ -5,6 +5,7 @@
 
 pub mod mail;
 pub mod outbox;
+pub mod periodic;
 pub mod sweeper;
 
 /// A spawned background task, aborted when dropped (so a test's worker

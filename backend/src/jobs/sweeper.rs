@@ -1,5 +1,6 @@
 //! The payment sweeper: no copy of stock is held forever. Every
-//! `PAYMENT_SWEEP_INTERVAL_SECS`, orders awaiting payment for longer than
+//! `PAYMENT_SWEEP_INTERVAL_SECS` (a round started by [`super::periodic`],
+//! on one instance fleet-wide), orders awaiting payment for longer than
 //! `PAYMENT_SWEEP_AGE_SECS` (a crash or a kill between reserving and
 //! charging, a gateway that timed out) are resolved by asking the gateway
 //! about their charge ([`crate::checkout::charge_key`]): charged → PAID;
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::checkout::{charge_key, stock_changed};
-use crate::config::checkout::CheckoutConfig;
 use crate::db::payments::{APPROVED, ChargeRecord, DECLINED, Settled, Settlement};
 use crate::db::{self, Db};
 use crate::error::Error;
@@ -39,26 +39,6 @@ pub struct Swept {
     /// The gateway could not be asked, or the order changed meanwhile:
     /// left for the next round.
     pub unresolved: usize,
-}
-
-/// Runs forever: one round every `config.sweep_interval`.
-pub async fn run(
-    db: Db,
-    cache: Cache,
-    gateway: std::sync::Arc<dyn PaymentGateway>,
-    config: CheckoutConfig,
-) {
-    let age = config.effective_sweep_age();
-    let mut every = tokio::time::interval(config.sweep_interval);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        match sweep_once(&db, &cache, gateway.as_ref(), age).await {
-            Ok(swept) if swept == Swept::default() => {}
-            Ok(swept) => tracing::info!(?swept, "payment sweeper resolved orders awaiting payment"),
-            Err(error) => tracing::warn!(%error, "payment sweeper round failed; will retry"),
-        }
-    }
 }
 
 /// One round: resolves the orders awaiting payment for longer than `age`.

@@ -16,6 +16,7 @@ mod guest_orders;
 mod healthcheck;
 mod http;
 mod instances;
+mod jobs;
 mod migrations;
 mod order_access;
 mod order_lookup;

@@ -8,5 +8,5 @@ mod killed;
 mod limits;
 mod payments;
 mod refunds;
-mod support;
+pub mod support;
 mod sweeper;

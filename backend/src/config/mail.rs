@@ -46,8 +46,11 @@ pub struct MailConfig {
     /// and is retried later.
     #[arg(long = "smtp-timeout-secs", env = "SMTP_TIMEOUT_SECS", default_value = "10", value_parser = seconds)]
     pub smtp_timeout: Duration,
-    /// Messages sent at once (and SMTP connections kept open).
-    #[arg(long = "outbox-concurrency", env = "OUTBOX_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Messages sent at once (and SMTP connections kept open). lettre's
+    /// connections wait ~40 ms per message (Nagle against the server's
+    /// delayed ACK), so one connection carries ~22 messages/s: lower this
+    /// only if your provider limits connections.
+    #[arg(long = "outbox-concurrency", env = "OUTBOX_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Attempts before a message is given up (dead, its last error kept).
     #[arg(long = "outbox-max-attempts", env = "OUTBOX_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=100))]

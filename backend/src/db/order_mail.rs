@@ -6,7 +6,8 @@
 //!   `super::payments::settle`, whether checkout or the payment sweeper
 //!   settles it);
 //! - `order_shipped`, `order_cancelled`, `order_refunded` when its status
-//!   changes ([`status_changed`], from `super::order_status::apply`), and
+//!   changes ([`shipped`], [`cancelled_on_request`], [`refunded`], from
+//!   `super::order_status::apply`), and
 //!   `order_cancelled` when the payment sweeper releases an order whose
 //!   payment never went through ([`released`]). A card refused at checkout
 //!   sends nothing: the shopper saw it, and no order is shown.
@@ -26,7 +27,6 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::order_status::Action;
 use super::orders::{self, Address, Order, OrderLine, REFUNDED};
 use super::outbox::{self, NewMessage};
 use super::schema;
@@ -162,43 +162,41 @@ pub async fn released(conn: &mut AsyncPgConnection, order: &Order) -> QueryResul
     cancelled(conn, order, CancelReason::PaymentUnconfirmed).await
 }
 
-/// `order` (as it is now) went through `action`: queues the email it
-/// calls for, if any (a delivery sends none). Inside the transaction of the
-/// change (after a refund was recorded in it, for a change that refunds).
-pub async fn status_changed(
-    conn: &mut AsyncPgConnection,
-    order: &Order,
-    action: Action<'_>,
-) -> QueryResult<()> {
-    match action {
-        Action::Ship { .. } => {
-            let shipment = orders::shipments_for(conn, &[order.id])
-                .await?
-                .remove(&order.id)
-                .ok_or(diesel::result::Error::NotFound)?;
-            let data = Shipped {
-                order: summary(conn, order).await?,
-                carrier: shipment.carrier,
-                tracking_number: shipment.tracking_number,
-                shipped_on: day(shipment.shipped_at),
-            };
-            queue(conn, SHIPPED, order, &data).await
-        }
-        Action::Cancel => cancelled(conn, order, CancelReason::Cancelled).await,
-        Action::Refund => {
-            let Some(refund) = refund_of(conn, order).await? else {
-                // Refunded with no payment to return (none was recorded):
-                // nothing to tell.
-                return Ok(());
-            };
-            let data = Refunded {
-                order: summary(conn, order).await?,
-                refund,
-            };
-            queue(conn, REFUND, order, &data).await
-        }
-        Action::Deliver => Ok(()),
-    }
+/// `order` was just shipped: queues the shipped email (carrier, tracking
+/// number). Inside the transaction of the change.
+pub async fn shipped(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+    let shipment = orders::shipments_for(conn, &[order.id])
+        .await?
+        .remove(&order.id)
+        .ok_or(diesel::result::Error::NotFound)?;
+    let data = Shipped {
+        order: summary(conn, order).await?,
+        carrier: shipment.carrier,
+        tracking_number: shipment.tracking_number,
+        shipped_on: day(shipment.shipped_at),
+    };
+    queue(conn, SHIPPED, order, &data).await
+}
+
+/// `order` was just cancelled by its customer or staff. Inside the
+/// transaction of the change (after a refund was recorded in it).
+pub async fn cancelled_on_request(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+    cancelled(conn, order, CancelReason::Cancelled).await
+}
+
+/// `order` was just refunded (a return). Inside the transaction that
+/// recorded the refund.
+pub async fn refunded(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<()> {
+    let Some(refund) = refund_of(conn, order).await? else {
+        // Refunded with no payment to return (none was recorded): nothing
+        // to tell.
+        return Ok(());
+    };
+    let data = Refunded {
+        order: summary(conn, order).await?,
+        refund,
+    };
+    queue(conn, REFUND, order, &data).await
 }
 
 async fn cancelled(

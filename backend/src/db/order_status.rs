@@ -170,6 +170,13 @@ pub async fn apply(
         .returning(Order::as_returning())
         .get_result(conn)
         .await?;
-    super::order_mail::status_changed(conn, &order, action).await?;
+    // The email the change calls for, in its transaction (a delivery
+    // sends none).
+    match action {
+        Action::Ship { .. } => super::order_mail::shipped(conn, &order).await?,
+        Action::Cancel => super::order_mail::cancelled_on_request(conn, &order).await?,
+        Action::Refund => super::order_mail::refunded(conn, &order).await?,
+        Action::Deliver => {}
+    }
     Ok((order, restocked))
 }

@@ -17,6 +17,7 @@ mod accounts_mail;
 mod cache;
 mod mail;
 mod order_access;
+mod values;
 
 pub mod clients;
 pub use accounts_mail::AccountsMailConfig;
@@ -24,6 +25,8 @@ pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
+pub use values::redact_url;
+use values::{milliseconds, seconds};
 
 /// The built-in `DATABASE_URL`: fine on a developer machine, refused in
 /// production.
@@ -318,42 +321,6 @@ impl Config {
             *value = value.take().filter(|text| !text.trim().is_empty());
         }
         self
-    }
-}
-
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_secs)
-        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
-}
-
-fn milliseconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_millis)
-        .map_err(|_| format!("{value:?} is not a whole number of milliseconds"))
-}
-
-/// Hides the password in a connection URL (`scheme://user:secret@host` ->
-/// `scheme://user:***@host`).
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }
 

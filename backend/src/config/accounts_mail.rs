@@ -8,16 +8,17 @@
 
 use std::time::Duration;
 
+use super::values::seconds;
 use clap::Args;
 
 #[derive(Clone, Debug, Args)]
 pub struct AccountsMailConfig {
     /// How long an email verification link (after registering, or to a new
     /// address) stays valid, in seconds.
-    #[arg(long = "email-verification-ttl-secs", env = "EMAIL_VERIFICATION_TTL_SECS", default_value = "86400", value_parser = super::seconds)]
+    #[arg(long = "email-verification-ttl-secs", env = "EMAIL_VERIFICATION_TTL_SECS", default_value = "86400", value_parser = seconds)]
     pub verification_ttl: Duration,
     /// How long a password reset link stays valid, in seconds.
-    #[arg(long = "password-reset-ttl-secs", env = "PASSWORD_RESET_TTL_SECS", default_value = "3600", value_parser = super::seconds)]
+    #[arg(long = "password-reset-ttl-secs", env = "PASSWORD_RESET_TTL_SECS", default_value = "3600", value_parser = seconds)]
     pub reset_ttl: Duration,
     /// Verification and reset links one client address may try (used or
     /// not) per `ACCOUNT_TOKEN_WINDOW_SECS`; successful uses are taken back.
@@ -28,7 +29,7 @@ pub struct AccountsMailConfig {
     )]
     pub token_uses_per_client: i64,
     /// The link-use throttling window, in seconds.
-    #[arg(long = "account-token-window-secs", env = "ACCOUNT_TOKEN_WINDOW_SECS", default_value = "900", value_parser = super::seconds)]
+    #[arg(long = "account-token-window-secs", env = "ACCOUNT_TOKEN_WINDOW_SECS", default_value = "900", value_parser = seconds)]
     pub token_window: Duration,
     /// Verification links an account may ask for
     /// (`requestEmailVerification`) per `EMAIL_VERIFICATION_WINDOW_SECS`.
@@ -39,7 +40,7 @@ pub struct AccountsMailConfig {
     )]
     pub verification_requests_per_account: i64,
     /// The verification-request throttling window, in seconds.
-    #[arg(long = "email-verification-window-secs", env = "EMAIL_VERIFICATION_WINDOW_SECS", default_value = "3600", value_parser = super::seconds)]
+    #[arg(long = "email-verification-window-secs", env = "EMAIL_VERIFICATION_WINDOW_SECS", default_value = "3600", value_parser = seconds)]
     pub verification_window: Duration,
     /// Password resets one client address may ask for per
     /// `PASSWORD_RESET_WINDOW_SECS`, whatever the emails.
@@ -61,6 +62,6 @@ pub struct AccountsMailConfig {
     )]
     pub resets_per_email: i64,
     /// The password-reset throttling window, in seconds.
-    #[arg(long = "password-reset-window-secs", env = "PASSWORD_RESET_WINDOW_SECS", default_value = "3600", value_parser = super::seconds)]
+    #[arg(long = "password-reset-window-secs", env = "PASSWORD_RESET_WINDOW_SECS", default_value = "3600", value_parser = seconds)]
     pub reset_window: Duration,
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::values::{milliseconds, seconds};
 use clap::Args;
 
 #[derive(Clone, Debug, Args)]
@@ -17,7 +18,7 @@ pub struct CacheConfig {
         long = "cache-recent-write-secs",
         env = "CACHE_RECENT_WRITE_SECS",
         default_value = "30",
-        value_parser = super::seconds
+        value_parser = seconds
     )]
     pub recent_write: Duration,
     /// When an entry is missing, one instance loads it from Postgres and
@@ -27,7 +28,7 @@ pub struct CacheConfig {
         long = "cache-lease-ms",
         env = "CACHE_LEASE_MS",
         default_value = "1000",
-        value_parser = super::milliseconds
+        value_parser = milliseconds
     )]
     pub lease: Duration,
 }

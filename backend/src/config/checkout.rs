@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::values::{milliseconds, seconds};
 use clap::Args;
 
 #[derive(Clone, Debug, Args)]
@@ -63,21 +64,4 @@ impl Default for CheckoutConfig {
             cart_max_copies: 99,
         }
     }
-}
-
-// Its own parsers (not `super`'s), so this file stays a leaf of `config`.
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_secs)
-        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
-}
-
-fn milliseconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_millis)
-        .map_err(|_| format!("{value:?} is not a whole number of milliseconds"))
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use super::values::seconds;
 use clap::Args;
 
 use bookstore_edge::forwarded::TrustedProxies;
@@ -57,12 +58,4 @@ pub struct ClientConfig {
         default_value_t = 100_000
     )]
     pub throttle_local_max_keys: usize,
-}
-
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_secs)
-        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
 }

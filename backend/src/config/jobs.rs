@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use super::values::{seconds, whole};
 use clap::Args;
 
 const HOUR: u64 = 3600;
@@ -67,18 +68,6 @@ impl Default for JobsConfig {
             account_token_sweep_interval: Duration::from_secs(HOUR),
         }
     }
-}
-
-// Its own parsers (not `super`'s), so this file stays a leaf of `config`.
-fn whole(value: &str, unit: &str) -> Result<u64, String> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a whole number of {unit}"))
-}
-
-fn seconds(value: &str) -> Result<Duration, String> {
-    whole(value, "seconds").map(Duration::from_secs)
 }
 
 /// A retention: at least one unit (0 would delete what is in use).

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::values::seconds;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
@@ -115,13 +116,4 @@ impl fmt::Debug for MailConfig {
             .field("poll_interval", &self.poll_interval)
             .finish()
     }
-}
-
-// Its own parser (not `super`'s), so this file stays a leaf of `config`.
-fn seconds(value: &str) -> Result<Duration, String> {
-    value
-        .trim()
-        .parse()
-        .map(Duration::from_secs)
-        .map_err(|_| format!("{value:?} is not a whole number of seconds"))
 }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::values::seconds;
 use clap::Args;
 
 #[derive(Clone, Debug, Args)]
@@ -29,6 +30,6 @@ pub struct OrderAccessConfig {
     )]
     pub lookups_per_number: i64,
     /// The order lookup throttling window, in seconds.
-    #[arg(long = "order-lookup-window-secs", env = "ORDER_LOOKUP_WINDOW_SECS", default_value = "900", value_parser = super::seconds)]
+    #[arg(long = "order-lookup-window-secs", env = "ORDER_LOOKUP_WINDOW_SECS", default_value = "900", value_parser = seconds)]
     pub lookup_window: Duration,
 }

@@ -213,16 +213,3 @@ fn templates() -> Environment<'static> {
     }
     env
 }
-
-/// The message kinds that have both templates (for tests and checks).
-pub fn kinds() -> Vec<String> {
-    let env = templates();
-    let mut kinds: Vec<String> = env
-        .templates()
-        .filter_map(|(name, _)| name.strip_suffix(".txt"))
-        .filter(|kind| *kind != "layout")
-        .map(str::to_owned)
-        .collect();
-    kinds.sort();
-    kinds
-}

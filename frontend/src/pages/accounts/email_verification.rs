@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::emailed_links::{Link, TokenParam, link_invalid, plausible, private};
+use super::emailed_links::{Link, TokenParam, link_invalid, plausible, private, token_page};
 use super::form_errors::form_error;
 use super::operations::{
     RequestEmailVerification, VerifyEmail, request_email_verification, verify_email,
@@ -32,20 +32,14 @@ pub(super) async fn verify_form(
     visitor: Visitor,
     params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Response {
-    // A mangled address (a repeated `token`, say) is a link that does not work.
-    let Ok(Query(params)) = params else {
-        return link_invalid(&state, &visitor, Link::Verification);
-    };
-    if !plausible(&params.token) {
-        return link_invalid(&state, &visitor, Link::Verification);
-    }
-    private(page(
+    token_page(
         &state,
         &visitor,
-        StatusCode::OK,
+        params,
+        Link::Verification,
         "verify_email.html",
-        context! { title => "Confirm your email address", token => params.token },
-    ))
+        "Confirm your email address",
+    )
 }
 
 #[derive(Debug, Deserialize)]

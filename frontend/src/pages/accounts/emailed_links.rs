@@ -13,6 +13,8 @@
 //! Owns those rules; it never puts a token in another address and never
 //! calls the backend.
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use minijinja::context;
@@ -80,6 +82,30 @@ pub(super) fn link_invalid(state: &AppState, visitor: &Visitor, link: Link) -> R
         "link_invalid.html",
         context! { title, message, kind },
     ))
+}
+
+/// The page an emailed link opens (GET): `template` with the token in a
+/// hidden field, private; a missing, mangled (a repeated `token`, say) or
+/// implausible token gets the "link does not work" page. Uses nothing up:
+/// mail scanners open links.
+pub(super) fn token_page(
+    state: &AppState,
+    visitor: &Visitor,
+    params: Result<Query<TokenParam>, QueryRejection>,
+    link: Link,
+    template: &str,
+    title: &str,
+) -> Response {
+    match params {
+        Ok(Query(params)) if plausible(&params.token) => private(page(
+            state,
+            visitor,
+            StatusCode::OK,
+            template,
+            context! { title, token => params.token },
+        )),
+        _ => link_invalid(state, visitor, link),
+    }
 }
 
 #[cfg(test)]

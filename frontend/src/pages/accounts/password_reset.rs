@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::emailed_links::{Link, TokenParam, link_invalid, plausible, private};
+use super::emailed_links::{Link, TokenParam, link_invalid, plausible, private, token_page};
 use super::form_errors::{field_errors, form_again, form_error};
 use super::operations::{
     Account, RequestPasswordReset, ResetPassword, account, request_password_reset, reset_password,
@@ -107,20 +107,14 @@ pub(super) async fn reset_form(
     visitor: Visitor,
     params: Result<Query<TokenParam>, QueryRejection>,
 ) -> Response {
-    // A mangled address (a repeated `token`, say) is a link that does not work.
-    let Ok(Query(params)) = params else {
-        return link_invalid(&state, &visitor, Link::PasswordReset);
-    };
-    if !plausible(&params.token) {
-        return link_invalid(&state, &visitor, Link::PasswordReset);
-    }
-    private(page(
+    token_page(
         &state,
         &visitor,
-        StatusCode::OK,
+        params,
+        Link::PasswordReset,
         "reset_password.html",
-        context! { title => "Choose a new password", token => params.token },
-    ))
+        "Choose a new password",
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -76,7 +76,8 @@ impl MailConfig {
     }
 
     /// How long a claimed message is kept from other workers: longer than
-    /// one send may take, so a live worker never loses its claim.
+    /// a batch may take (each worker claims two sends per slot, each
+    /// bounded by SMTP_TIMEOUT_SECS), so a live worker never loses a claim.
     pub fn lease(&self) -> Duration {
         self.smtp_timeout * 3 + Duration::from_secs(30)
     }

@@ -108,10 +108,14 @@ pub async fn deliver_due(
     loop {
         let claimed = {
             let mut conn = db.primary().await?;
+            // Two sends per slot at most: even if every send runs to
+            // SMTP_TIMEOUT_SECS, the batch ends well within the lease
+            // (3 x the timeout + 30 s), so no other worker re-claims a
+            // message this one has yet to send.
             outbox::claim_due(
                 &mut conn,
                 lease,
-                i64::try_from(concurrency * 8).unwrap_or(64),
+                i64::try_from(concurrency * 2).unwrap_or(32),
             )
             .await?
         };

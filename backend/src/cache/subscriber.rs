@@ -134,7 +134,16 @@ async fn read(mut stream: PubSubStream, cache: Weak<Inner>) -> Result<(), String
             continue;
         }
         let tags: Vec<Tag> = text.split_whitespace().filter_map(Tag::decode).collect();
-        inner.responses.invalidate(&tags);
+        // As the writing instance does: a request from now on must not join
+        // a load of this instance's that began before the write (it could
+        // return the old row, and its answer would be stored as new).
+        let cache = Cache { inner };
+        for tag in &tags {
+            if let Tag::Entity(kind, id) = tag {
+                cache.inner.flights.forget(&cache.key(*kind, id));
+            }
+        }
+        cache.inner.responses.invalidate(&tags);
     }
     Err("the subscriber connection closed".to_owned())
 }

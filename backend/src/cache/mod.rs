@@ -1,7 +1,7 @@
 //! The Redis cache in front of Postgres: key naming, read-through for the
 //! DataLoaders (single-flight, leases, stamped stores), the one invalidation
-//! function writes call, event counters for throttling and the catalog's
-//! listing counts. Sessions are not cached: Postgres answers for every
+//! function writes call, event counters for throttling, the catalog's
+//! listing counts, and the texts of persisted queries (`persisted`). Sessions are not cached: Postgres answers for every
 //! request, so a revoked session is refused whatever Redis did.
 //!
 //! Redis is an optimisation, never a dependency: every call is bounded by a
@@ -20,6 +20,7 @@ mod events;
 mod flights;
 mod invalidation;
 mod keys;
+mod persisted;
 mod recovery;
 mod scripts;
 
@@ -27,3 +28,4 @@ pub use client::{Cache, CacheSettings, CacheStatus};
 pub use counts::CountLookup;
 pub use entities::Source;
 pub use keys::{CACHE_VERSION, Entry, Kind};
+pub use persisted::{PersistedQueries, QueryHash};

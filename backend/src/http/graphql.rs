@@ -26,6 +26,7 @@ use super::client::ClientSettings;
 use super::errors::{not_acceptable, plain_error};
 use super::negotiation::{JSON, Media};
 use super::parsed_queries::ParsedQueries;
+use super::persisted::Persisted;
 use super::query_shape::{
     CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
 };
@@ -49,6 +50,7 @@ pub struct Endpoint {
     pub limits: ShapeLimits,
     pub client: ClientSettings,
     pub parsed_queries: Arc<ParsedQueries>,
+    pub persisted: Persisted,
     pub metrics: Metrics,
 }
 
@@ -57,6 +59,7 @@ impl Endpoint {
         Self {
             schema,
             db,
+            persisted: Persisted::new(cache.clone(), &config.persisted),
             cache,
             graphiql: config.graphiql,
             limits: ShapeLimits {
@@ -140,6 +143,8 @@ pub struct GetParams {
     query: Option<String>,
     variables: Option<String>,
     operation_name: Option<String>,
+    /// JSON, e.g. an automatic persisted query's hash.
+    extensions: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +155,8 @@ struct PostBody {
     variables: Option<serde_json::Value>,
     #[serde(default)]
     operation_name: Option<String>,
+    #[serde(default)]
+    extensions: Option<serde_json::Value>,
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query (never a
@@ -170,7 +177,7 @@ pub async fn get(
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if params.query.is_none() && wants_html {
+    if params.query.is_none() && params.extensions.is_none() && wants_html {
         if !endpoint.graphiql {
             return plain_error(StatusCode::NOT_FOUND, "not found");
         }
@@ -185,7 +192,15 @@ pub async fn get(
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
     };
-    let Some(query) = params.query else {
+    let query = match endpoint
+        .persisted
+        .resolve_params(media, params.query, params.extensions.as_deref())
+        .await
+    {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let Some(query) = query else {
         return plain_error(StatusCode::BAD_REQUEST, "the `query` parameter is required");
     };
     let variables = match params
@@ -280,7 +295,15 @@ pub async fn post(
             "the body must be an object with `query`, and optionally `variables` and `operationName`",
         );
     };
-    let Some(query) = body.query else {
+    let query = match endpoint
+        .persisted
+        .resolve(media, body.query, body.extensions.as_ref())
+        .await
+    {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let Some(query) = query else {
         return plain_error(StatusCode::BAD_REQUEST, "`query` is required");
     };
     match build_request(query, body.variables, body.operation_name) {

@@ -1,7 +1,7 @@
 //! The HTTP transport of the GraphQL API: the `/graphql` handler (content
 //! negotiation, request limits the schema cannot see, the parsed-query
-//! cache), who is asking (token, address), and the plain error responses
-//! shared by every route.
+//! cache, automatic persisted queries), who is asking (token, address), and
+//! the plain error responses shared by every route.
 //!
 //! Owns: turning HTTP requests into GraphQL requests and GraphQL responses
 //! into HTTP responses. Must never: resolve fields, touch the database other
@@ -13,5 +13,6 @@ pub mod graphql;
 pub mod health;
 mod negotiation;
 mod parsed_queries;
+pub mod persisted;
 mod query_shape;
 pub mod request_id;

@@ -14,18 +14,22 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 mod accounts_mail;
+mod breaker;
 mod cache;
 mod mail;
 mod order_access;
+mod persisted;
 mod responses;
 mod values;
 
 pub mod clients;
 pub use accounts_mail::AccountsMailConfig;
+pub use breaker::BreakerConfig;
 pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
+pub use persisted::PersistedConfig;
 pub use responses::ResponsesConfig;
 pub use values::redact_url;
 use values::{milliseconds, seconds};
@@ -206,6 +210,10 @@ pub struct Config {
     #[command(flatten)]
     pub cache: CacheConfig,
     #[command(flatten)]
+    pub breaker: BreakerConfig,
+    #[command(flatten)]
+    pub persisted: PersistedConfig,
+    #[command(flatten)]
     pub order_access: OrderAccessConfig,
     #[command(flatten)]
     pub checkout: checkout::CheckoutConfig,
@@ -364,6 +372,8 @@ impl fmt::Debug for Config {
             .field("login_attempts_per_client", &self.login_attempts_per_client)
             .field("login_throttle_window", &self.login_throttle_window)
             .field("cache", &self.cache)
+            .field("breaker", &self.breaker)
+            .field("persisted", &self.persisted)
             .field("order_access", &self.order_access)
             .field("checkout", &self.checkout)
             .field("jobs", &self.jobs)

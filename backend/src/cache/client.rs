@@ -1,17 +1,18 @@
 //! The Redis connection and its discipline: every call bounded by the
 //! timeout (connecting included), a failure opening the breaker (back-off,
-//! then one probe), and no call served before the instance has caught up
-//! after an outage (see `recovery`). Must never return a Redis error to a
-//! caller: a failed or skipped call is `None`.
+//! then one probe) — an error at once, timeouts only several in a row (see
+//! `breaker`) — and no call served before the instance has caught up after
+//! an outage or a lost invalidation (see `recovery`). Must never return a
+//! Redis error to a caller: a failed, timed-out or skipped call is `None`.
 
 use std::fmt::Display;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
-use super::breaker::Breaker;
+use super::breaker::{Breaker, Timeout};
 use super::flights::Flights;
 use super::keys::{CACHE_VERSION, Kind};
 use super::recovery::Recovery;
@@ -33,6 +34,8 @@ pub struct CacheSettings {
     pub ttl: Duration,
     pub timeout: Duration,
     pub backoff: Duration,
+    /// Timeouts in a row that open the breaker (an error opens it at once).
+    pub timeouts_to_backoff: u32,
     pub recent_write: Duration,
     pub lease: Duration,
     /// Catalog reads go to a replica that may lag the primary.
@@ -48,6 +51,7 @@ impl CacheSettings {
             ttl: config.cache_ttl,
             timeout: config.redis_timeout,
             backoff: config.redis_backoff,
+            timeouts_to_backoff: config.breaker.timeouts_to_backoff,
             recent_write: config.cache.recent_write,
             lease: config.cache.lease,
             replica_reads: config.database_read_url.is_some(),
@@ -90,6 +94,7 @@ impl Cache {
                 ttl,
                 timeout,
                 backoff,
+                timeouts_to_backoff: crate::config::BreakerConfig::DEFAULT_TIMEOUTS_TO_BACKOFF,
                 recent_write: Duration::from_secs(30),
                 lease: Duration::from_secs(1),
                 replica_reads: false,
@@ -144,6 +149,7 @@ impl Cache {
                 ttl: Duration::ZERO,
                 timeout: Duration::ZERO,
                 backoff: Duration::ZERO,
+                timeouts_to_backoff: 1,
                 recent_write: Duration::ZERO,
                 lease: Duration::ZERO,
                 replica_reads: false,
@@ -172,7 +178,7 @@ impl Cache {
                 client,
                 responses,
                 ttl: settings.ttl,
-                breaker: Breaker::new(settings.backoff),
+                breaker: Breaker::new(settings.backoff, settings.timeouts_to_backoff),
                 recovery: Recovery::default(),
                 flights: Arc::default(),
                 settings,
@@ -226,24 +232,49 @@ impl Cache {
         self.bounded(call(connection)).await
     }
 
-    /// `call` within the timeout; a failure opens the breaker.
+    /// `call` within the timeout. An error opens the breaker; a timeout
+    /// opens it only several in a row (the call itself still gives up).
     pub(super) async fn bounded<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Option<T> {
+        let sent = Instant::now();
         match tokio::time::timeout(self.inner.settings.timeout, call).await {
-            Ok(Ok(value)) => Some(value),
+            Ok(Ok(value)) => {
+                self.inner.breaker.answered();
+                Some(value)
+            }
+            // The connection's own response timeout (the same length).
+            Ok(Err(error)) if error.is_timeout() => {
+                self.timed_out(sent);
+                None
+            }
             Ok(Err(error)) => {
                 self.failed(&error.to_string());
                 None
             }
             Err(_) => {
-                self.failed(&format!(
-                    "no answer within {:?}",
-                    self.inner.settings.timeout
-                ));
+                self.timed_out(sent);
                 None
             }
+        }
+    }
+
+    /// A call sent at `sent` got no answer in time. Nothing else is owed
+    /// for it: a timed-out invalidation queues itself (`invalidate`), and a
+    /// store or read that lands late is refused or harmless (stamps).
+    fn timed_out(&self, sent: Instant) {
+        match self.inner.breaker.timed_out(sent) {
+            Timeout::Open => self.failed(&format!(
+                "no answer within {:?}, {} times in a row",
+                self.inner.settings.timeout, self.inner.settings.timeouts_to_backoff
+            )),
+            Timeout::Counted(count) => tracing::debug!(
+                count,
+                timeout = ?self.inner.settings.timeout,
+                "a Redis call timed out; the cache stays on"
+            ),
+            Timeout::SameStall => {}
         }
     }
 
@@ -252,6 +283,15 @@ impl Cache {
         // before it trusts Redis again.
         self.inner.recovery.require();
         if self.inner.breaker.failed(reason) {
+            self.start_prober();
+        }
+    }
+
+    /// Something is owed to Redis (an invalidation that could not be
+    /// delivered): the prober delivers it after a back-off even if no
+    /// request comes meanwhile (a request's call catches up first anyway).
+    pub(super) fn owe_catch_up(&self) {
+        if self.inner.breaker.claim_prober() {
             self.start_prober();
         }
     }
@@ -274,9 +314,10 @@ impl Cache {
                     continue;
                 }
                 breaker.prober_stopped();
-                // A failure between the probe and now found the prober
-                // still running: carry on for it.
-                if breaker.is_closed() || !breaker.claim_prober() {
+                // A failure (or an invalidation queued) between the probe
+                // and now found the prober still running: carry on for it.
+                let owed = !breaker.is_closed() || cache.inner.recovery.needed();
+                if !owed || !breaker.claim_prober() {
                     break;
                 }
             }

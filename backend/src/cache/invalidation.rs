@@ -51,8 +51,10 @@ impl Cache {
             .run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
             .await;
         if done.is_none() {
-            // The breaker is open now, and its prober replays the queue.
+            // Replayed before this instance's next Redis call, or by the
+            // prober (running already if the breaker is open) when idle.
             self.inner.recovery.enqueue(entries);
+            self.owe_catch_up();
         }
         // Only now: a request of this instance starting earlier could still
         // have read the old entries from Redis.

@@ -3,216 +3,31 @@
 //! `application/json`, 400 for request errors where the spec asks for it,
 //! only JSON bodies on POST (no form or text bodies a browser could send
 //! cross-site), no mutations over GET, no batches. GraphiQL on `GET` from a
-//! browser when enabled (404 otherwise). Before execution: the document's
-//! limits ([`super::query_shape`]: aliases, depth with introspection exempt,
-//! mutation fields, introspection when disabled, control characters) and
-//! control characters in variables; parse errors are kept short.
+//! browser when enabled (404 otherwise). Automatic persisted queries
+//! ([`super::persisted`]) resolve to their text here; a request whose exact
+//! bytes have a stored answer gets it (`GET`: with its `ETag`, or `304`);
+//! everything else runs in [`Endpoint`] (`super::endpoint`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Request, Response as GraphQLResponse, ServerError, Value, Variables};
+use async_graphql::{Request, Variables};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::caching::{etag_of, private_get, public_get};
-use super::client::ClientSettings;
+use super::caching::{private_get, public_get};
+use super::encoding::{request_error, shortened};
+pub use super::endpoint::Endpoint;
+use super::endpoint::{GET, POST};
 use super::errors::{not_acceptable, plain_error};
 use super::negotiation::{JSON, Media};
-use super::parsed_queries::ParsedQueries;
-use super::query_shape::{
-    CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
-};
-use crate::auth::RequestAuth;
-use crate::cache::{Cache, Cached, Lookup, ReadTags, Ticket};
-use crate::config::Config;
-use crate::db::Db;
-use crate::error::{annotate, set_code};
-use crate::graphql::AppSchema;
-use crate::graphql::loaders::{loaders, order_loaders};
-use crate::metrics::Metrics;
-
-/// Everything the `/graphql` routes need: the schema, what per-request
-/// loaders are built from, the transport's own limits and caches.
-#[derive(Clone)]
-pub struct Endpoint {
-    pub schema: AppSchema,
-    pub db: Db,
-    pub cache: Cache,
-    pub graphiql: bool,
-    pub limits: ShapeLimits,
-    pub client: ClientSettings,
-    pub parsed_queries: Arc<ParsedQueries>,
-    pub metrics: Metrics,
-    /// `Cache-Control: max-age` of public `GET` answers.
-    pub get_max_age: std::time::Duration,
-}
-
-/// Which requests a stored answer may serve: POST bodies and GET query
-/// strings are told apart.
-const POST: u8 = 0;
-const GET: u8 = 1;
-
-/// A request that may be answered from, and stored in, the response cache.
-struct Storable {
-    ticket: Ticket,
-    request: Bytes,
-}
-
-/// An executed request: the HTTP answer, and its `ETag` when it may be
-/// shared (a public query that never asked who the viewer is, without
-/// errors).
-struct Answer {
-    response: Response,
-    public_etag: Option<String>,
-}
-
-impl Endpoint {
-    pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
-        Self {
-            schema,
-            db,
-            cache,
-            graphiql: config.graphiql,
-            limits: ShapeLimits {
-                max_aliases: config.max_aliases,
-                max_depth: config.max_depth,
-                max_mutations: config.max_mutations,
-                introspection: config.introspection,
-            },
-            client: ClientSettings {
-                session_cookie: config.session_cookie.clone(),
-                trusted_proxies: config.clients.trusted_proxies.clone(),
-            },
-            parsed_queries: Arc::new(ParsedQueries::new()),
-            metrics,
-            get_max_age: config.responses.get_max_age,
-        }
-    }
-
-    /// The response cache's answer to `request` (exact bytes), if any;
-    /// otherwise what a miss needs to store the answer.
-    fn cached(&self, space: u8, request: &Bytes) -> Result<Arc<Cached>, Option<Storable>> {
-        match self.cache.responses().lookup(space, request) {
-            Lookup::Hit(cached) => Ok(cached),
-            Lookup::Miss(ticket) => Err(Some(Storable {
-                ticket,
-                request: request.clone(),
-            })),
-            Lookup::Bypass => Err(None),
-        }
-    }
-
-    fn answer_cached(
-        &self,
-        media: Media,
-        cached: &Cached,
-        started: std::time::Instant,
-    ) -> Response {
-        self.metrics.graphql_request(started.elapsed());
-        (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, media.content_type())],
-            cached.body.clone(),
-        )
-            .into_response()
-    }
-
-    async fn execute(
-        &self,
-        media: Media,
-        mut request: Request,
-        auth: RequestAuth,
-        storable: Option<Storable>,
-    ) -> Answer {
-        let started = std::time::Instant::now();
-        let refused = |response| Answer {
-            response,
-            public_etag: None,
-        };
-        // Parsed and measured once per text (and operation), then taken from
-        // the parsed-query cache; async-graphql reuses the parsed document.
-        let operation_name = request.operation_name.clone();
-        let shape = match self
-            .parsed_queries
-            .get(&request.query, operation_name.as_deref())
-        {
-            Some((document, shape)) => {
-                request.set_parsed_query(document);
-                shape
-            }
-            None => {
-                // Only new texts are scanned: a cached one passed already.
-                if bracket_nesting(&request.query) > MAX_NESTING {
-                    let message =
-                        format!("the query nests brackets deeper than {MAX_NESTING} levels");
-                    return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
-                }
-                let query = request.query.clone();
-                match request.parsed_query() {
-                    Ok(document) => {
-                        let shape = measure(document, operation_name.as_deref());
-                        self.parsed_queries.insert(
-                            &query,
-                            document,
-                            operation_name.as_deref(),
-                            shape,
-                        );
-                        shape
-                    }
-                    Err(error) => {
-                        // The parser's message may quote the whole query.
-                        let message = shortened(&error.message);
-                        return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
-                    }
-                }
-            }
-        };
-        if let Err((code, message)) = self.limits.check(&shape) {
-            return refused(request_error(media, code, message));
-        }
-        if let Some(name) = control_character_in(request.variables.iter()) {
-            let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
-            return refused(request_error(media, "BAD_USER_INPUT", message));
-        }
-        let tags = ReadTags::default();
-        let consulted = auth.consultation();
-        let request = request
-            .data(loaders(self.db.clone(), self.cache.clone(), tags.clone()))
-            .data(order_loaders(self.db.clone()))
-            .data(tags.clone())
-            .data(auth);
-        let mut response = self.schema.execute(request).await;
-        for error in &mut response.errors {
-            annotate(error);
-        }
-        let public = shape.public && response.errors.is_empty() && !consulted.get();
-        self.metrics.graphql_request(started.elapsed());
-        let (status, body) = encode(media, response);
-        let public_etag = public.then(|| etag_of(&body));
-        if let (Some(etag), Some(storable)) = (&public_etag, storable) {
-            self.cache.responses().store(
-                storable.ticket,
-                storable.request,
-                body.clone(),
-                etag.clone(),
-                &tags,
-            );
-        }
-        Answer {
-            response: (status, [(header::CONTENT_TYPE, media.content_type())], body)
-                .into_response(),
-            public_etag,
-        }
-    }
-}
+use super::query_shape::{MAX_NESTING, bracket_nesting};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -220,6 +35,8 @@ pub struct GetParams {
     query: Option<String>,
     variables: Option<String>,
     operation_name: Option<String>,
+    /// JSON, e.g. an automatic persisted query's hash.
+    extensions: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +47,8 @@ struct PostBody {
     variables: Option<serde_json::Value>,
     #[serde(default)]
     operation_name: Option<String>,
+    #[serde(default)]
+    extensions: Option<serde_json::Value>,
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query (never a
@@ -252,7 +71,7 @@ pub async fn get(
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if params.query.is_none() && wants_html {
+    if params.query.is_none() && params.extensions.is_none() && wants_html {
         if !endpoint.graphiql {
             return plain_error(StatusCode::NOT_FOUND, "not found");
         }
@@ -275,7 +94,15 @@ pub async fn get(
         }
         Err(storable) => storable,
     };
-    let Some(query) = params.query else {
+    let query = match endpoint
+        .persisted
+        .resolve_params(media, params.query, params.extensions.as_deref())
+        .await
+    {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let Some(query) = query else {
         return plain_error(StatusCode::BAD_REQUEST, "the `query` parameter is required");
     };
     let variables = match params
@@ -380,7 +207,15 @@ pub async fn post(
             "the body must be an object with `query`, and optionally `variables` and `operationName`",
         );
     };
-    let Some(query) = body.query else {
+    let query = match endpoint
+        .persisted
+        .resolve(media, body.query, body.extensions.as_ref())
+        .await
+    {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let Some(query) = query else {
         return plain_error(StatusCode::BAD_REQUEST, "`query` is required");
     };
     match build_request(query, body.variables, body.operation_name) {
@@ -414,63 +249,4 @@ fn build_request(
         request = request.operation_name(name);
     }
     Ok(request)
-}
-
-/// Parse errors longer than this are cut (they may quote the query).
-const MAX_PARSE_ERROR_CHARS: usize = 200;
-
-fn shortened(message: &str) -> String {
-    match message.char_indices().nth(MAX_PARSE_ERROR_CHARS) {
-        Some((end, _)) => format!("{}…", &message[..end]),
-        None => message.to_owned(),
-    }
-}
-
-/// An error found before execution: no data, one error with `code`.
-fn request_error(media: Media, code: &str, message: String) -> Response {
-    let mut error = ServerError::new(message, None);
-    set_code(&mut error, code);
-    respond(media, GraphQLResponse::from_errors(vec![error]))
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a Value>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    errors: &'a [ServerError],
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    extensions: &'a std::collections::BTreeMap<String, Value>,
-}
-
-fn respond(media: Media, response: GraphQLResponse) -> Response {
-    let (status, body) = encode(media, response);
-    (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
-}
-
-/// The status and body of a GraphQL response.
-fn encode(media: Media, mut response: GraphQLResponse) -> (StatusCode, Bytes) {
-    super::request_id::tag_errors(&mut response.errors);
-    // A request error (parse, validation, limits, variables) happens before
-    // execution: no data at all and no error carries a field path.
-    let request_error = matches!(response.data, Value::Null)
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
-    let body = Body {
-        data: (!request_error).then_some(&response.data),
-        errors: &response.errors,
-        extensions: &response.extensions,
-    };
-    let status = if request_error && media == Media::GraphQLResponseJson {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => (status, Bytes::from(bytes)),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Bytes::from_static(br#"{"errors":[{"message":"internal error"}]}"#),
-        ),
-    }
 }

@@ -1,7 +1,7 @@
 //! The HTTP transport of the GraphQL API: the `/graphql` handler (content
 //! negotiation, request limits the schema cannot see, the parsed-query
-//! cache), who is asking (token, address), and the plain error responses
-//! shared by every route.
+//! cache, automatic persisted queries), who is asking (token, address), and
+//! the plain error responses shared by every route.
 //!
 //! Owns: turning HTTP requests into GraphQL requests and GraphQL responses
 //! into HTTP responses. Must never: resolve fields, touch the database other
@@ -9,10 +9,13 @@
 
 mod caching;
 pub mod client;
+mod encoding;
+mod endpoint;
 pub mod errors;
 pub mod graphql;
 pub mod health;
 mod negotiation;
 mod parsed_queries;
+pub mod persisted;
 mod query_shape;
 pub mod request_id;

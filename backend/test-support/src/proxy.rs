@@ -1,13 +1,15 @@
 //! A TCP proxy that can make the service behind it fail the way real ones
 //! do (crates.io's `ChaosProxy` idea): forward everything, hang (accept
-//! connections and never answer), or cut (close every connection and refuse
-//! new ones). Tests put one in front of the shared Redis per app instance,
+//! connections and never answer), cut (close every connection and refuse
+//! new ones), or delay (answer everything, late: a slow reply, not a dead
+//! link). Tests put one in front of the shared Redis per app instance,
 //! so one instance can lose Redis while the others keep it.
 //!
 //! Never touches the service itself: a hung or cut proxy leaves the shared
 //! Redis untouched for every other test.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,6 +24,8 @@ pub enum Mode {
     Hang,
     /// Close every connection; new ones are closed at once.
     Cut,
+    /// Forward both ways, holding each reply this long first.
+    Delay(Duration),
 }
 
 pub struct ChaosProxy {
@@ -83,6 +87,12 @@ impl ChaosProxy {
     pub fn cut(&self) {
         self.mode.send_replace(Mode::Cut);
     }
+
+    /// Answer everything, each reply `by` late; connections stay usable
+    /// (back to normal with [`ChaosProxy::pass`]).
+    pub fn delay(&self, by: Duration) {
+        self.mode.send_replace(Mode::Delay(by));
+    }
 }
 
 impl Drop for ChaosProxy {
@@ -112,8 +122,8 @@ async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receive
                     read = client.read(&mut buffer) => if matches!(read, Ok(0) | Err(_)) { return },
                 }
             }
-            Mode::Pass if tainted => return,
-            Mode::Pass => {
+            Mode::Pass | Mode::Delay(_) if tainted => return,
+            Mode::Pass | Mode::Delay(_) => {
                 if server.is_none() {
                     match TcpStream::connect(&upstream).await {
                         Ok(stream) => {
@@ -134,7 +144,12 @@ async fn serve(mut client: TcpStream, upstream: String, mut mode: watch::Receive
                     },
                     read = upstream_stream.read(&mut upstream_buffer) => match read {
                         Ok(0) | Err(_) => return,
-                        Ok(n) => if client.write_all(&upstream_buffer[..n]).await.is_err() { return },
+                        Ok(n) => {
+                            if let Mode::Delay(by) = current {
+                                tokio::time::sleep(by).await;
+                            }
+                            if client.write_all(&upstream_buffer[..n]).await.is_err() { return }
+                        }
                     },
                 }
             }

@@ -162,9 +162,12 @@ async fn a_price_changed_while_redis_hung_is_not_served_old_after_it() {
 async fn after_the_backoff_only_one_request_waits_for_a_hung_redis() {
     let app = TestApp::new().await;
     let book = some_book(&app).await;
-    // A long timeout makes "waited for Redis" unmistakable on a busy machine.
+    // A long timeout makes "waited for Redis" unmistakable on a busy machine;
+    // one timeout starts the back-off, to test what follows it (how many
+    // start it: `cache_breaker`).
     let one = Instance::beside_with(&app, |config| {
         config.redis_timeout = Duration::from_millis(1500);
+        config.breaker.timeouts_to_backoff = 1;
     })
     .await;
     one.data(None, PRICE, json!({"id": book})).await;

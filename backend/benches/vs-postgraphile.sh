@@ -23,7 +23,8 @@
 #     lines and titles, random customers: ours through `viewer` with the
 #     bearer token, PostGraphile through `userById`) alternates ROUNDS times:
 #     ours with a warm Redis cache, ours without cache (REDIS_URL="", a
-#     restart), PostGraphile; each run is wrk -t2 -cCONNECTIONS for DURATION
+#     restart), PostGraphile (restarted too: only the server measured
+#     runs); each run is wrk -t2 -cCONNECTIONS for DURATION
 #     seconds after WARMUP seconds of the same load, after sample answers
 #     were checked for errors;
 #  5. measures req/s, p50/p99, errors and non-2xx, and CPU ms per request:
@@ -182,6 +183,9 @@ log "starting both servers; walking both APIs for cursors and ids"
 start_ours "$REDIS"
 start_pg
 $HELPER walk "$WORK" "$OURS_URL" "$PG_URL" "$WORK/users.txt"
+# From here on only the server being measured runs, so every Postgres
+# backend of the database is its own.
+stop "$PG"; PG=''
 
 REDIS_PID=$(redis INFO server | awk -F: '/^process_id:/ { print $2 }' | tr -d '\r')
 hwm() { # pids -> peak RSS in kB, summed
@@ -191,7 +195,9 @@ hwm() { # pids -> peak RSS in kB, summed
   done
   echo $total
 }
-counter() { curl -fs "http://127.0.0.1:$OURS_PORT/metrics" 2>/dev/null | awk -v name="$1" '$1 == name { print $2 }'; }
+counter() { # a counter of ours' /metrics; empty while ours is down
+  { curl -fs "http://127.0.0.1:$OURS_PORT/metrics" 2>/dev/null || true; } | awk -v name="$1" '$1 == name { print $2 }'
+}
 statements_since() { # $1 = statements before, $2 = requests before -> per request, or -
   local statements requests
   statements=$(counter bookstore_sql_statements_total)
@@ -234,12 +240,13 @@ for query in $QUERIES; do
     start_ours ""
     RSS_PID=$OURS
     measure "$query" nocache "$round" "$OURS_URL" "$WORK/$query-ours.lua" "$WARMUP" "$OURS"
-    stop "$OURS"; OURS=
+    stop "$OURS"; OURS=''
+    start_pg
     RSS_PID=$PG
     measure "$query" pg "$round" "$PG_URL" "$WORK/$query-pg.lua" "$WARMUP" "$PG"
+    stop "$PG"; PG=''
   done
 done
-stop "$PG"; PG=
 
 # 6. The storefront over ours (warm), anonymous.
 if [ "$STOREFRONT" = 1 ]; then

@@ -75,7 +75,7 @@ REDIS_HOST_PORT=${REDIS#redis://}
 REDIS_HOST_PORT=${REDIS_HOST_PORT%%/*}
 redis() { redis-cli -h "${REDIS_HOST_PORT%%:*}" -p "${REDIS_HOST_PORT##*:}" -n "$REDIS_DB" "$@"; }
 
-OURS='' PG='' WEB=''
+OURS='' PG='' WEB='' SAMPLER=''
 WORK=$(mktemp -d -t bookstore-vs-XXXXXX)
 stop() { # $1 = pid (may be empty)
   [ -n "$1" ] || return 0
@@ -84,7 +84,7 @@ stop() { # $1 = pid (may be empty)
 }
 cleanup() {
   trap - EXIT INT TERM
-  stop "$WEB"; stop "$PG"; stop "$OURS"
+  stop "$SAMPLER"; stop "$WEB"; stop "$PG"; stop "$OURS"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -221,10 +221,14 @@ measure() { # $1 = query, $2 = side, $3 = round, $4 = URL, $5 = wrk script, $6 =
   fi
   statements0=$(counter bookstore_sql_statements_total)
   requests0=$(counter bookstore_graphql_requests_total)
-  $HELPER snapshot "$WORK/before.json" "$PGURL" "$DB" "$@"
+  $HELPER snapshot "$WORK/before.json" "$DB" "$@"
+  $HELPER sample "$WORK/sampled.json" "$DB" &
+  SAMPLER=$!
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" >"$WORK/wrk.out" 2>&1
-  $HELPER snapshot "$WORK/after.json" "$PGURL" "$DB" "$@"
-  $HELPER record "$RESULTS" "$query" "$side" "$round" "$WORK/wrk.out" "$WORK/before.json" "$WORK/after.json" \
+  $HELPER snapshot "$WORK/after.json" "$DB" "$@"
+  stop "$SAMPLER"; SAMPLER=''
+  $HELPER record "$RESULTS" "$query" "$side" "$round" "$WORK/wrk.out" "$WORK/before.json" "$WORK/sampled.json" \
+    "$WORK/after.json" \
     "$(hwm "$RSS_PID")" "$(statements_since "$statements0" "$requests0")"
 }
 

@@ -6,8 +6,9 @@ run and prints the final table. Standard library only.
 
   walk WORK OURS_URL PG_URL USERS_FILE
   check REQUESTS_JSON URL [N]
-  snapshot OUT PGURL DB PID...
-  record RESULTS QUERY SIDE ROUND WRK_OUT BEFORE AFTER HWM_KB STATEMENTS_PER_REQ
+  snapshot OUT DB PID...
+  sample OUT DB          (until SIGTERM: the Postgres backends' last CPU ticks)
+  record RESULTS QUERY SIDE ROUND WRK_OUT BEFORE SAMPLED AFTER HWM_KB STATEMENTS_PER_REQ
   report RESULTS
 """
 
@@ -15,9 +16,10 @@ import json
 import os
 import random
 import re
+import signal
 import statistics
-import subprocess
 import sys
+import time
 import urllib.request
 
 # The three queries, written for each server. Q1: a catalog page of 20 books
@@ -228,33 +230,59 @@ def descendants(pid):
     return found
 
 
-def command_snapshot(out, pgurl, database, *pids):
-    rows = subprocess.run(
-        ["psql", f"{pgurl}/postgres", "-tAc", f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+def backends(database):
+    """CPU ticks of the Postgres backends connected to `database`, found by
+    their process title ("postgres: [cluster: ]user database host(port) state")."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                title = cmdline.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and database in title.replace("\0", " ").split():
+            value = ticks(entry)
+            if value is not None:
+                found[entry] = value
+    return found
+
+
+def command_snapshot(out, database, *pids):
     processes = {}
     for pid in pids:
         for member in descendants(int(pid)):
-            processes[member] = ticks(member)
-    postgres = {int(pid): ticks(int(pid)) for pid in rows}
+            processes[str(member)] = ticks(member)
     json.dump(
-        {"processes": {str(k): v for k, v in processes.items() if v is not None},
-         "postgres": {str(k): v for k, v in postgres.items() if v is not None}},
+        {"processes": {k: v for k, v in processes.items() if v is not None}, "postgres": backends(database)},
         open(out, "w"),
     )
 
 
-def cpu_delta(before, after):
-    """Ticks spent between two snapshots, and the Postgres backends that
-    ended in between (their last ticks are lost: the figure is then low)."""
+def command_sample(out, database):
+    """Reads the backends' ticks twice a second until SIGTERM, keeping the
+    last reading of each: a backend that ends during a run (a pool closing
+    a connection) is then counted up to its last half second."""
+    last = {}
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    while not stopping:
+        last.update(backends(database))
+        time.sleep(0.5)
+    last.update(backends(database))
+    json.dump({"postgres": last}, open(out, "w"))
+
+
+def cpu_delta(before, sampled, after):
+    """Ticks spent between two snapshots (a backend gone by the second one
+    counts up to its last sample), and the backends never seen again."""
     spent, vanished = 0, 0
-    for group in ("processes", "postgres"):
-        for pid, value in after[group].items():
+    postgres = dict(sampled["postgres"], **after["postgres"])
+    for group, values in (("processes", after["processes"]), ("postgres", postgres)):
+        for pid, value in values.items():
             spent += value - before[group].get(pid, 0)
-        vanished += sum(1 for pid in before[group] if pid not in after[group])
+        vanished += sum(1 for pid in before[group] if pid not in values)
     return spent, vanished
 
 
@@ -276,6 +304,7 @@ def parse_wrk(text):
         errors += sum(int(n) for n in socket.groups())
     errors += int(find(r"^GRAPHQL_ERRORS (\d+)"))
     return {
+        "timeouts": int(socket.group(4)) if socket else 0,
         "rps": float(find(r"Requests/sec:\s+([\d.]+)")),
         "requests": int(find(r"(\d+) requests in")),
         "p50": milliseconds(find(r"^\s+50%\s+(\S+)", "")),
@@ -284,16 +313,17 @@ def parse_wrk(text):
     }
 
 
-def command_record(results, query, side, round_, wrk_out, before, after, hwm_kb, statements):
+def command_record(results, query, side, round_, wrk_out, before, sampled, after, hwm_kb, statements):
     run = parse_wrk(open(wrk_out).read())
-    spent, vanished = cpu_delta(json.load(open(before)), json.load(open(after)))
+    spent, vanished = cpu_delta(json.load(open(before)), json.load(open(sampled)), json.load(open(after)))
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     cpu = spent * tick_ms / run["requests"] if run["requests"] else float("nan")
     row = [query, side, round_, f"{run['rps']:.1f}", f"{run['p50']:.2f}", f"{run['p99']:.2f}",
            str(run["requests"]), str(run["errors"]), f"{cpu:.3f}", hwm_kb, statements, str(vanished)]
     with open(results, "a") as out:
         out.write("\t".join(row) + "\n")
-    flag = f"   !!! {run['errors']} ERRORS / non-2xx !!!" if run["errors"] else ""
+    timeouts = f" ({run['timeouts']} of them wrk's 2 s timeouts)" if run["timeouts"] else ""
+    flag = f"   !!! {run['errors']} ERRORS / non-2xx / socket errors{timeouts} !!!" if run["errors"] else ""
     gone = f" ({vanished} Postgres backends ended during the run: CPU under-counted)" if vanished else ""
     print(f"  {query} {side:<10} round {round_}: {run['rps']:>8.0f} req/s  p50 {run['p50']:.2f} ms  "
           f"p99 {run['p99']:.2f} ms  {cpu:.3f} CPU ms/req{flag}{gone}", file=sys.stderr)
@@ -343,10 +373,11 @@ def command_report(results):
             print(f"| {NAMES[query]} | {label} | {median('rps', ours) / median('rps', pg):.2f} "
                   f"| {median('cpu', pg) / median('cpu', ours):.2f} | {median('p99', pg) / median('p99', ours):.2f} |")
     if any(int(row[7]) for row in rows):
-        print("\n!!! SOME RUNS HAD ERRORS OR NON-2xx ANSWERS: their figures are not comparable !!!")
+        print("\n!!! SOME RUNS HAD ERRORS, NON-2xx ANSWERS OR TIMEOUTS (wrk gives up after 2 s):"
+              " their figures are not comparable !!!")
 
 
-COMMANDS = {"walk": command_walk, "check": command_check, "snapshot": command_snapshot,
+COMMANDS = {"walk": command_walk, "check": command_check, "snapshot": command_snapshot, "sample": command_sample,
             "record": command_record, "report": command_report}
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@
 #     + Postgres + Redis; and prints one table of the medians and ratios.
 # Every process it starts is stopped on exit, Ctrl-C included.
 #
-# Settings (environment): DURATION=15 WARMUP=5 ROUNDS=3 CONNECTIONS=32
+# Settings (environment): DURATION=15 WARMUP=5 ROUNDS=3 CONNECTIONS=32 TIMEOUT=10
 # QUERIES="q1 q2 q3" STOREFRONT=1 RESEED=0 CHECK_BODIES=0 (1: wrk also counts
 # every answer carrying GraphQL errors; costs wrk CPU) PG_TITLE_INDEX=1 (an
 # index on books (title, id) for PostGraphile's orderBy TITLE_ASC, ID_ASC,
@@ -52,6 +52,9 @@ DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-5}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
+# wrk gives up on an answer after this long (its default, 2 s, would drop
+# the slowest answers from p99 and call them errors on a busy machine).
+TIMEOUT=${TIMEOUT:-10}
 QUERIES=${QUERIES:-q1 q2 q3}
 STOREFRONT=${STOREFRONT:-1}
 POOL_SIZE=${POOL_SIZE:-16}
@@ -212,7 +215,7 @@ RSS_PID= # whose peak RSS (VmHWM) a run reports: the server measured (the backen
 measure() { # $1 = query, $2 = side, $3 = round, $4 = URL, $5 = wrk script, $6 = warm-up s, rest = pids whose CPU counts
   local query=$1 side=$2 round=$3 url=$4 script=$5 warmup=$6 statements0 requests0
   shift 6
-  wrk -t2 -c"$CONNECTIONS" -d"${warmup}s" -s "$script" "$url" >/dev/null 2>&1
+  wrk -t2 -c"$CONNECTIONS" -d"${warmup}s" --timeout "${TIMEOUT}s" -s "$script" "$url" >/dev/null 2>&1
   # Sample answers must be right before anything is measured.
   if [ -f "${script%.lua}.json" ]; then
     $HELPER check "${script%.lua}.json" "$url" 5
@@ -224,7 +227,7 @@ measure() { # $1 = query, $2 = side, $3 = round, $4 = URL, $5 = wrk script, $6 =
   $HELPER snapshot "$WORK/before.json" "$DB" "$@"
   $HELPER sample "$WORK/sampled.json" "$DB" &
   SAMPLER=$!
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script" "$url" >"$WORK/wrk.out" 2>&1
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout "${TIMEOUT}s" --latency -s "$script" "$url" >"$WORK/wrk.out" 2>&1
   $HELPER snapshot "$WORK/after.json" "$DB" "$@"
   stop "$SAMPLER"; SAMPLER=''
   $HELPER record "$RESULTS" "$query" "$side" "$round" "$WORK/wrk.out" "$WORK/before.json" "$WORK/sampled.json" \

@@ -322,7 +322,7 @@ def command_record(results, query, side, round_, wrk_out, before, sampled, after
            str(run["requests"]), str(run["errors"]), f"{cpu:.3f}", hwm_kb, statements, str(vanished)]
     with open(results, "a") as out:
         out.write("\t".join(row) + "\n")
-    timeouts = f" ({run['timeouts']} of them wrk's 2 s timeouts)" if run["timeouts"] else ""
+    timeouts = f" ({run['timeouts']} of them wrk's timeouts (TIMEOUT))" if run["timeouts"] else ""
     flag = f"   !!! {run['errors']} ERRORS / non-2xx / socket errors{timeouts} !!!" if run["errors"] else ""
     gone = f" ({vanished} Postgres backends ended during the run: CPU under-counted)" if vanished else ""
     print(f"  {query} {side:<10} round {round_}: {run['rps']:>8.0f} req/s  p50 {run['p50']:.2f} ms  "
@@ -373,7 +373,7 @@ def command_report(results):
             print(f"| {NAMES[query]} | {label} | {median('rps', ours) / median('rps', pg):.2f} "
                   f"| {median('cpu', pg) / median('cpu', ours):.2f} | {median('p99', pg) / median('p99', ours):.2f} |")
     if any(int(row[7]) for row in rows):
-        print("\n!!! SOME RUNS HAD ERRORS, NON-2xx ANSWERS OR TIMEOUTS (wrk gives up after 2 s):"
+        print("\n!!! SOME RUNS HAD ERRORS, NON-2xx ANSWERS OR TIMEOUTS (wrk gives up after TIMEOUT s):"
               " their figures are not comparable !!!")
 
 

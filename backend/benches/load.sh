@@ -43,17 +43,37 @@ fi
 # measures the same table (index-only scans need a fresh visibility map).
 psql "$PGURL/$DB" -qc 'VACUUM ANALYZE' >&2
 
-# Request bodies: 50 catalog pages (cursor = position before the page), 10,000 books.
-python3 - "$WORK" <<'PY'
-import base64, json, sys
-work = sys.argv[1]
+# Request bodies, from the API itself (run once the server is up): 50
+# catalog pages, after the cursors the API hands out (opaque: never made up
+# here), and every book by the id the API gives it.
+write_bodies() {
+  python3 - "$WORK" "$URL/graphql" <<'PY'
+import json, sys, urllib.request
+work, url = sys.argv[1], sys.argv[2]
 catalog = """query Catalog($after: String) { books(first: 20, after: $after) { totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { id slug title isbn format inStock price { amountCents currency formatted }
   credits { role contributor { id name slug } } genres { name slug } } } } }"""
 book = """query Book($id: ID!) { book(id: $id) { id slug title subtitle description isbn format publisher publicationDate
   pageCount language stock inStock price { amountCents currency formatted }
   credits { role contributor { id name slug } } genres { name slug } } }"""
-b64 = lambda text: base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+walk = """query Walk($after: String) { books(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { cursor node { id } } } }"""
+def post(query, variables):
+    request = urllib.request.Request(url, json.dumps({"query": query, "variables": variables}).encode(),
+                                     {"Content-Type": "application/json"})
+    reply = json.load(urllib.request.urlopen(request, timeout=30))
+    if reply.get("errors"):
+        sys.exit(f"walking the catalog failed: {reply['errors']}")
+    return reply["data"]["books"]
+edges, after = [], None
+while True:
+    page = post(walk, {"after": after})
+    edges += page["edges"]
+    if not page["pageInfo"]["hasNextPage"]:
+        break
+    after = page["pageInfo"]["endCursor"]
+pages = [None] + [edges[i]["cursor"] for i in range(19, min(len(edges) - 1, 49 * 20), 20)]
+ids = [edge["node"]["id"] for edge in edges]
 def lua(name, bodies):
     with open(f"{work}/{name}.lua", "w") as out:
         out.write("bodies = {\n")
@@ -64,12 +84,13 @@ def lua(name, bodies):
         out.write('wrk.headers["Accept"] = "application/graphql-response+json"\n')
         out.write("math.randomseed(2026)\n")
         out.write("request = function()\n  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])\nend\n")
-lua("catalog", [{"query": catalog, "variables": {"after": None if page == 0 else b64(f"pos:{page * 20 - 1}")}} for page in range(50)])
-lua("book", [{"query": book, "variables": {"id": b64(f"Book:{n}")}} for n in range(1, 10001)])
+lua("catalog", [{"query": catalog, "variables": {"after": after}} for after in pages])
+lua("book", [{"query": book, "variables": {"id": id}} for id in ids])
 # One of each, to check they answer without errors before measuring.
-json.dump({"query": catalog, "variables": {"after": b64("pos:19")}}, open(f"{work}/catalog.json", "w"))
-json.dump({"query": book, "variables": {"id": b64("Book:1")}}, open(f"{work}/book.json", "w"))
+json.dump({"query": catalog, "variables": {"after": pages[1] if len(pages) > 1 else None}}, open(f"{work}/catalog.json", "w"))
+json.dump({"query": book, "variables": {"id": ids[0]}}, open(f"{work}/book.json", "w"))
 PY
+}
 
 start_server() { # $1 = REDIS_URL ("" disables the cache)
   if [ -n "$SERVER" ]; then kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; fi
@@ -80,6 +101,7 @@ start_server() { # $1 = REDIS_URL ("" disables the cache)
   if ! kill -0 "$SERVER" 2>/dev/null; then
     echo "the backend exited (is port $PORT taken?):" >&2; cat "$WORK/server.log" >&2; exit 1
   fi
+  [ -f "$WORK/catalog.json" ] || write_bodies
   for scenario in catalog book; do
     local reply
     reply=$(curl -s "$URL/graphql" -H 'Content-Type: application/json' -d @"$WORK/$scenario.json")

@@ -43,7 +43,7 @@ KIND=${KIND:-test_message}
 PAYLOAD=${PAYLOAD:-'{"note": "a benchmark message"}'}
 PYTHON=/usr/bin/python3 # Debian's, where python3-aiosmtpd lives
 WORK=$(mktemp -d)
-SERVER= SINK=
+SERVER='' SINK=''
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; [ -n "$SINK" ] && kill "$SINK" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 "$PYTHON" -c 'import aiosmtpd' 2>/dev/null || { echo "aiosmtpd is missing: apt-get install -y python3-aiosmtpd" >&2; exit 1; }

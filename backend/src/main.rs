@@ -49,6 +49,13 @@ enum Command {
         /// Synthetic contributors to spread the books over.
         #[arg(long, default_value_t = 2000, requires = "synthetic")]
         contributors: u32,
+        /// Also this many synthetic customers (verified, one address each),
+        /// unless the database has orders already.
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        customers: u32,
+        /// Paid or shipped orders (three lines each) per synthetic customer.
+        #[arg(long, default_value_t = 10, requires = "customers")]
+        orders_per_customer: u32,
     },
     /// Create a staff account (or make an existing account staff). The
     /// password is asked for at the terminal, or read from the first line
@@ -99,6 +106,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed {
             synthetic,
             contributors,
+            customers,
+            orders_per_customer,
         } => {
             bookstore::db::run_migrations(&config.database_url).await?;
             // Bulk loads may run long: no statement timeout here.
@@ -114,6 +123,12 @@ async fn main() -> anyhow::Result<()> {
             };
             tracing::info!(%report, "seed");
             println!("{report}");
+            if customers > 0 {
+                let report =
+                    bookstore::seed::customers(&mut conn, customers, orders_per_customer).await?;
+                tracing::info!(%report, "seed");
+                println!("{report}");
+            }
             Ok(())
         }
         Command::CreateStaff { email, name } => {

@@ -1,18 +1,25 @@
 //! Test and demo data for the catalog: the demo catalog of real
 //! public-domain books (`demo`) and a synthetic catalog of any size for
 //! benchmarks (`synthetic`). Both only fill an empty catalog, in one
-//! transaction, and are deterministic. This module holds what both share:
+//! transaction, and are deterministic. Synthetic customers with their
+//! order history (`customers`, for benchmarks of the purchase side) only
+//! fill a database without orders, likewise. This module holds what both share:
 //! the report, the generated commercial side of an edition, unique slugs
 //! and ISBNs, the genres (the synthetic catalog reuses the demo's).
 //!
 //! Never: run outside `bookstore seed`, `serve --seed-demo` or the test
-//! template, or write to a catalog that already has books.
+//! template, or write to a catalog that already has books (customers: to
+//! a database that already has orders).
 
 mod demo_catalog;
 mod synthetic_catalog;
+mod synthetic_customers;
 
 pub use demo_catalog::{DemoCatalog, DemoGenre, demo, demo_catalog};
 pub use synthetic_catalog::synthetic;
+pub use synthetic_customers::{
+    CustomersReport, SYNTHETIC_CUSTOMER_DOMAIN, SYNTHETIC_CUSTOMER_PASSWORD, customers,
+};
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

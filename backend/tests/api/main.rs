@@ -32,5 +32,6 @@ mod schema;
 mod search;
 mod snapshots;
 mod support;
+mod synthetic_seed;
 mod throttling;
 mod timeouts;

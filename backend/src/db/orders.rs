@@ -1,5 +1,6 @@
 //! The order table group's rows (orders, their lines, addresses, payments,
-//! shipments) and its reads: one order by id or number, pages of orders,
+//! shipments) and its reads: one order by id or number (pages of orders
+//! are in [`super::order_pages`]),
 //! and the batched lookups the order DataLoaders run. Also the order row's
 //! own writes: [`insert`] (a random number, retried on a collision) and a
 //! guest order's access token ([`set_access_token`], only its hash).
@@ -15,7 +16,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -82,7 +82,7 @@ pub struct NewOrder<'a> {
     pub access_token_hash: Option<&'a [u8]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = order_lines)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct OrderLine {
@@ -184,71 +184,6 @@ pub async fn find_by_number(
         .first(conn)
         .await
         .optional()
-}
-
-/// Which end of the order list a page starts from.
-enum Chronology {
-    NewestFirst,
-    OldestFirst,
-}
-
-/// A window (`offset`, `limit`) of the orders `filtered` yields, in
-/// `chronology` (ties broken by id), and how many it yields in all.
-async fn page_of<'a>(
-    conn: &mut AsyncPgConnection,
-    filtered: impl Fn() -> orders::BoxedQuery<'a, Pg>,
-    chronology: Chronology,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let ordered = match chronology {
-        Chronology::NewestFirst => filtered().order((orders::created_at.desc(), orders::id.desc())),
-        Chronology::OldestFirst => filtered().order((orders::created_at.asc(), orders::id.asc())),
-    };
-    let page = ordered
-        .offset(offset)
-        .limit(limit)
-        .select(Order::as_select())
-        .load(conn)
-        .await?;
-    let total = filtered().count().get_result(conn).await?;
-    Ok((page, total))
-}
-
-/// A page of a user's orders, newest first, and how many they have
-/// (checkouts whose card was declined are not orders to them).
-pub async fn page_for_user(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let filtered = || {
-        orders::table
-            .filter(orders::user_id.eq(user_id))
-            // A checkout whose card was declined placed no order.
-            .filter(orders::declined_at.is_null())
-            .into_boxed()
-    };
-    page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await
-}
-
-/// A page of all orders (optionally of one status), oldest first, for staff
-/// working through them.
-pub async fn page_by_status(
-    conn: &mut AsyncPgConnection,
-    status: Option<&str>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let filtered = || {
-        let mut query = orders::table.into_boxed();
-        if let Some(status) = status {
-            query = query.filter(orders::status.eq(status.to_owned()));
-        }
-        query
-    };
-    page_of(conn, filtered, Chronology::OldestFirst, offset, limit).await
 }
 
 pub async fn lines_for(

@@ -1,6 +1,7 @@
 //! What a checkout costs in SQL statements (issue #11: checkout in fewer
 //! round trips): a guest's add-to-cart then checkout as the checkout bench
 //! sends them, and a signed-in customer's checkout. Fails if they grow back.
+//! And the line limit that adding to a cart keeps under concurrency.
 
 use serde_json::json;
 
@@ -40,7 +41,12 @@ async fn a_checkout_runs_few_statements() {
     let (placed, checkout_statements) =
         counted(BENCH_CHECKOUT, checkout_input("count-1", &cart, APPROVE)).await;
     assert_eq!(placed["checkout"]["order"]["status"], "PAID", "{placed}");
-    eprintln!("guest: addToCart {add_statements}, checkout {checkout_statements} statements");
+    // The cart (new), the book, the line (locked, counted, written), the
+    // cart's lines for the answer (it was 9).
+    assert!(
+        add_statements <= 7,
+        "a guest's first addToCart ran {add_statements} statements"
+    );
     assert!(
         checkout_statements <= GUEST_CHECKOUT_MAX,
         "a guest's checkout ran {checkout_statements} statements"
@@ -93,9 +99,40 @@ async fn a_checkout_runs_few_statements() {
         .await;
     let statements = app.db.statements_executed() - before;
     assert_eq!(placed["checkout"]["order"]["status"], "PAID", "{placed}");
-    eprintln!("customer: checkout {statements} statements");
     assert!(
         statements <= CUSTOMER_CHECKOUT_MAX,
         "a customer's checkout ran {statements} statements"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_adds_to_one_cart_never_pass_its_line_limit() {
+    let app = TestApp::with_env(&[("CART_MAX_LINES", "3")]).await;
+    let mut books = Vec::new();
+    for n in 0..8 {
+        books.push(book_with_stock(&app, n, 10).await.0);
+    }
+    let added = app
+        .data(
+            BENCH_ADD,
+            json!({"input": {"bookId": books[0], "quantity": 1}}),
+        )
+        .await;
+    let cart = added["addToCart"]["cart"]["id"].clone();
+    let adds = books[1..].iter().map(|book| {
+        app.data(
+            BENCH_ADD,
+            json!({"input": {"cartId": cart, "bookId": book, "quantity": 1}}),
+        )
+    });
+    futures_util::future::join_all(adds).await;
+    let lines = super::support::number(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM cart_lines l JOIN carts c ON c.id = l.cart_id WHERE c.token = '{}'",
+            cart.as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(lines, 3);
 }

@@ -1,6 +1,6 @@
 //! Stock reservation: checkout's first step takes the cart's stock and
 //! creates the order (PENDING_PAYMENT, its charge marked started) in one
-//! statement, guarded by the idempotency key; [`restock`] gives an order's
+//! statement (and transaction), guarded by the idempotency key; [`restock`] gives an order's
 //! stock back.
 //!
 //! Stock is only ever taken from rows locked (in id order) and checked in
@@ -12,7 +12,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Json, Jsonb, Nullable, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::orders::{NewAddress, Order, OrderLine, find, random_number, set_access_token};
 use super::schema::idempotency_keys;
@@ -88,10 +88,12 @@ struct Verdict {
     placed_lines: Option<serde_json::Value>,
 }
 
-/// Checkout's reservation, in one statement (so one implicit transaction,
-/// one round trip): lock the open cart, then its books in id order (one
+/// Checkout's reservation, in one statement (in a transaction that
+/// commits only what it placed): lock the open cart, then its books in id order (one
 /// lock order for every path: no deadlocks), judge the cart on the locked
-/// rows, and only if all is well claim the idempotency key, close the
+/// rows (a book already short is not locked at all, as the old
+/// `UPDATE ... WHERE stock >= quantity` did not lock it: checkouts of a
+/// sold-out book never queue), and only if all is well claim the idempotency key, close the
 /// cart, take every line's stock, and insert the address, the order (with
 /// its charge marked started: the caller charges right after the commit)
 /// and its lines. Every write is gated on the claim, so the statement
@@ -102,8 +104,10 @@ WITH cart AS (
 wanted AS (
   SELECT l.book_id, l.quantity FROM cart_lines l JOIN cart ON l.cart_id = cart.id),
 locked AS (
-  SELECT b.id, b.title, b.isbn, b.price_cents, b.currency, b.stock, b.archived FROM books b
-  WHERE b.id IN (SELECT book_id FROM wanted) ORDER BY b.id FOR UPDATE),
+  SELECT b.id, b.title, b.isbn, b.price_cents, b.currency, b.stock, b.archived
+  FROM books b JOIN wanted w ON w.book_id = b.id
+  WHERE NOT b.archived AND b.stock >= w.quantity
+  ORDER BY b.id FOR UPDATE OF b),
 verdict AS (
   SELECT (SELECT count(*) FROM cart) AS open_carts,
          count(*) AS lines,
@@ -153,12 +157,26 @@ SELECT v.open_carts, v.lines, v.unavailable, v.currencies,
        (SELECT json_agg(pl ORDER BY pl.position) FROM placed_lines pl) AS placed_lines
 FROM verdict v";
 
+/// Why the reservation's transaction ended without a commit.
+enum Abort {
+    Database(diesel::result::Error),
+    /// Nothing placed: rolled back.
+    Refused(Verdict),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(error: diesel::result::Error) -> Self {
+        Abort::Database(error)
+    }
+}
+
 /// How many random order numbers [`reserve`] tries (each clash has odds
 /// of about one in 10^15 per existing order).
 const NUMBER_TRIES: usize = 8;
 
 /// Reserves the cart's stock and creates the order (PENDING_PAYMENT, its
-/// charge marked started), all or nothing, in one statement. When nothing
+/// charge marked started), all or nothing, in one statement (with its
+/// transaction's begin and end, three round trips). When nothing
 /// was placed, a second look at the idempotency key tells a retry (its
 /// order) from a reused key and from the cart's own refusal.
 pub async fn reserve(
@@ -168,10 +186,26 @@ pub async fn reserve(
     let mut tries = 0;
     let verdict = loop {
         tries += 1;
-        match run_reserve(conn, request).await {
-            Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-                if info.constraint_name() == Some("orders_number_key") && tries < NUMBER_TRIES => {}
-            other => break other?,
+        // A refusal rolls back (it wrote nothing but its row locks, and a
+        // rollback waits for no WAL flush): checkouts of a sold-out book
+        // queue on its lock only as long as the old `UPDATE ... WHERE
+        // stock >= quantity` made them.
+        let attempt = conn
+            .transaction(async |conn| {
+                let verdict = run_reserve(conn, request).await?;
+                match verdict.placed {
+                    Some(_) => Ok(verdict),
+                    None => Err(Abort::Refused(verdict)),
+                }
+            })
+            .await;
+        match attempt {
+            Ok(verdict) | Err(Abort::Refused(verdict)) => break verdict,
+            Err(Abort::Database(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                info,
+            ))) if info.constraint_name() == Some("orders_number_key") && tries < NUMBER_TRIES => {}
+            Err(Abort::Database(error)) => return Err(error),
         }
     };
     if let (Some(placed), Some(lines)) = (verdict.placed, verdict.placed_lines) {

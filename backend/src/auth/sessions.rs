@@ -26,6 +26,20 @@ pub struct Viewer {
     pub role: String,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The user's profile, read with the session (in the same statement),
+    /// so `viewer` costs nothing more; `None` for a session started by
+    /// this request (the sign-in has the user at hand).
+    pub profile: Option<Profile>,
+}
+
+/// What the user sees of themself, as of the start of the request: never
+/// the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl Viewer {
@@ -76,31 +90,39 @@ impl Sessions {
             role: role.to_owned(),
             last_seen_at: now,
             expires_at,
+            profile: None,
         };
         Ok((token, viewer))
     }
 
-    /// The viewer for a token, if its session is alive.
+    /// The viewer for a token, if its session is alive: one statement,
+    /// which also records the session's use (at most once per
+    /// [`TOUCH_EVERY`]) and reads the user's profile.
     pub async fn resolve(&self, token: &str) -> Result<Option<Viewer>, Error> {
         let hash = token_hash(token);
         let now = Utc::now();
         let mut conn = self.db.primary().await?;
-        let Some(found) = db::sessions::find_active(&mut conn, &hash, now - self.idle).await?
-        else {
-            return Ok(None);
-        };
-        let mut viewer = Viewer {
+        let found = db::sessions::find_active_and_touch(
+            &mut conn,
+            &hash,
+            now,
+            now - self.idle,
+            now - TOUCH_EVERY,
+        )
+        .await?;
+        Ok(found.map(|found| Viewer {
             session_id: found.session_id,
             user_id: found.user_id,
             role: found.role,
             last_seen_at: found.last_seen_at,
             expires_at: found.expires_at,
-        };
-        if (now - viewer.last_seen_at).to_std().unwrap_or_default() > TOUCH_EVERY {
-            db::sessions::touch(&mut conn, viewer.session_id).await?;
-            viewer.last_seen_at = now;
-        }
-        Ok(Some(viewer))
+            profile: Some(Profile {
+                email: found.email,
+                name: found.name,
+                created_at: found.created_at,
+                email_verified_at: found.email_verified_at,
+            }),
+        }))
     }
 
     /// Ends one session everywhere (its row goes).

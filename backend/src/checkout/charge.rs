@@ -11,6 +11,7 @@ use tokio::time::{sleep, timeout};
 
 use super::outcome::{Payment, Placed, answer, charge_key, stock_changed};
 use crate::cache::Cache;
+use crate::db::order_mail::PaidConfirmation;
 use crate::db::orders::{Order, PENDING_PAYMENT};
 use crate::db::payments::{APPROVED, ChargeRecord, DECLINED, FAILED, Settled, Settlement};
 use crate::db::{self, Db};
@@ -20,27 +21,51 @@ use crate::payments::{Card, Charge, ChargeOutcome, PaymentGateway};
 /// How often a retry looks whether the charge in flight was answered.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Pays for an order awaiting payment: marks its charge started, charges
-/// and records the answer — or, when another attempt's charge is in
-/// flight, waits for that one. All in a task of its own, so once the charge
-/// is marked started a dropped request cannot leave it unsent or unrecorded.
+/// Which request charges, and with what at hand.
+pub(super) enum Attempt {
+    /// This request created the order, its charge marked started in the
+    /// same statement: it charges, and settles with the confirmation built
+    /// from what it wrote.
+    Fresh {
+        order: Box<Order>,
+        confirmation: Box<PaidConfirmation>,
+    },
+    /// The order existed (a retry): charge only if no charge was ever
+    /// marked started (an order from before the mark moved into the
+    /// reservation), else wait for that charge's answer.
+    Retry { order_id: i64 },
+}
+
+/// Pays for an order awaiting payment: charges and records the answer —
+/// or, when another attempt's charge is in flight, waits for that one. All
+/// in a task of its own, so once the charge is marked started a dropped
+/// request cannot leave it unsent or unrecorded.
 pub(super) async fn pay(
     db: Db,
     cache: Cache,
     gateway: Arc<dyn PaymentGateway>,
     limit: Duration,
-    order_id: i64,
+    attempt: Attempt,
     cart_id: i64,
     card: Card,
 ) -> Result<Placed, Error> {
     let task = tokio::spawn(async move {
-        let started = {
-            let mut conn = db.primary().await?;
-            db::payments::start_charge(&mut conn, order_id).await?
-        };
-        let Some(order) = started else {
-            // Another attempt's charge is in flight (or its answer was lost).
-            return await_settlement(&db, order_id, limit).await;
+        let (order, confirmation) = match attempt {
+            Attempt::Fresh {
+                order,
+                confirmation,
+            } => (*order, Some(*confirmation)),
+            Attempt::Retry { order_id } => {
+                let started = {
+                    let mut conn = db.primary().await?;
+                    db::payments::start_charge(&mut conn, order_id).await?
+                };
+                let Some(order) = started else {
+                    // Another attempt's charge is in flight (or its answer was lost).
+                    return await_settlement(&db, order_id, limit).await;
+                };
+                (order, None)
+            }
         };
         let charge = Charge {
             idempotency_key: charge_key(&order),
@@ -54,34 +79,37 @@ pub(super) async fn pay(
                 reason: format!("no answer within {} ms", limit.as_millis()),
             },
         };
-        record(
-            &db,
-            &cache,
-            gateway.name(),
-            order,
-            cart_id,
-            &charge.card,
-            outcome,
-        )
-        .await
+        let answer = Answer {
+            provider: gateway.name(),
+            card: &charge.card,
+            confirmation: confirmation.as_ref(),
+        };
+        record(&db, &cache, answer, order, cart_id, outcome).await
     });
     task.await
         .map_err(|error| Error::Internal(anyhow::anyhow!("the charge task failed: {error}")))?
+}
+
+/// What the gateway was asked with, and what settling it needs.
+struct Answer<'a> {
+    provider: &'a str,
+    card: &'a Card,
+    /// The confirmation to queue if approved (checkout's own order).
+    confirmation: Option<&'a PaidConfirmation>,
 }
 
 /// Records the gateway's answer (nothing, when it gave none).
 async fn record(
     db: &Db,
     cache: &Cache,
-    provider: &str,
+    answer_with: Answer<'_>,
     order: Order,
     cart_id: i64,
-    card: &Card,
     outcome: ChargeOutcome,
 ) -> Result<Placed, Error> {
-    let last4 = card.last4();
+    let last4 = answer_with.card.last4();
     let charge = |status, reference, message| ChargeRecord {
-        provider,
+        provider: answer_with.provider,
         status,
         reference,
         message,
@@ -120,7 +148,12 @@ async fn record(
     };
     let settled = {
         let mut conn = db.primary().await?;
-        db::payments::settle(&mut conn, order.id, &settlement).await?
+        match (&settlement, answer_with.confirmation) {
+            (Settlement::Paid(charge), Some(confirmation)) => {
+                db::payments::settle_paid(&mut conn, order.id, charge, confirmation).await?
+            }
+            _ => db::payments::settle(&mut conn, order.id, &settlement).await?,
+        }
     };
     match settled {
         Settled::Done(order, restocked) => {

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{cart_lines, carts};
@@ -149,7 +150,9 @@ pub struct TooManyLines;
 
 /// Sets a line's quantity, adding the line only while the cart holds fewer
 /// than `max_lines`. The cart's row is locked first, so concurrent adds to
-/// one cart cannot pass the limit together.
+/// one cart cannot pass the limit together (the next statement, which
+/// counts, checks and writes the line and the cart's `updated_at` at once,
+/// sees every line committed before the lock was granted).
 pub async fn put_line(
     conn: &mut AsyncPgConnection,
     cart_id: i64,
@@ -157,6 +160,11 @@ pub async fn put_line(
     quantity: i32,
     max_lines: usize,
 ) -> QueryResult<Result<(), TooManyLines>> {
+    #[derive(QueryableByName)]
+    struct Put {
+        #[diesel(sql_type = BigInt)]
+        put: i64,
+    }
     conn.transaction(async |conn| {
         carts::table
             .find(cart_id)
@@ -164,16 +172,29 @@ pub async fn put_line(
             .for_update()
             .first::<i64>(conn)
             .await?;
-        let lines = cart_lines::table
-            .filter(cart_lines::cart_id.eq(cart_id))
-            .select(cart_lines::book_id)
-            .load::<i64>(conn)
-            .await?;
-        if !lines.contains(&book_id) && lines.len() >= max_lines {
-            return Ok(Err(TooManyLines));
-        }
-        set_quantity(conn, cart_id, book_id, quantity).await?;
-        Ok(Ok(()))
+        let put: Put = diesel::sql_query(
+            "WITH put AS (
+               INSERT INTO cart_lines (cart_id, book_id, quantity)
+               SELECT $1, $2, $3
+               WHERE EXISTS (SELECT 1 FROM cart_lines WHERE cart_id = $1 AND book_id = $2)
+                  OR (SELECT count(*) FROM cart_lines WHERE cart_id = $1) < $4
+               ON CONFLICT (cart_id, book_id) DO UPDATE SET quantity = EXCLUDED.quantity
+               RETURNING 1),
+             touched AS (
+               UPDATE carts SET updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM put))
+             SELECT count(*) AS put FROM put",
+        )
+        .bind::<BigInt, _>(cart_id)
+        .bind::<BigInt, _>(book_id)
+        .bind::<Integer, _>(quantity)
+        .bind::<BigInt, _>(i64::try_from(max_lines).unwrap_or(i64::MAX))
+        .get_result(conn)
+        .await?;
+        Ok(if put.put == 1 {
+            Ok(())
+        } else {
+            Err(TooManyLines)
+        })
     })
     .await
 }

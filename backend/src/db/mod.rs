@@ -11,6 +11,7 @@ pub mod credits;
 pub mod genres;
 pub mod job_runs;
 pub mod order_mail;
+pub mod order_pages;
 pub mod order_status;
 pub mod orders;
 pub mod outbox;

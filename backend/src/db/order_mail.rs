@@ -27,7 +27,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::orders::{self, Address, Order, OrderLine, REFUNDED};
+use super::orders::{self, Address, NewAddress, Order, OrderLine, REFUNDED};
 use super::outbox::{self, NewMessage};
 use super::schema;
 use crate::auth::{new_token, token_hash};
@@ -239,11 +239,22 @@ async fn summary(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<Sum
         .await?
         .remove(&order.shipping_address_id)
         .ok_or(diesel::result::Error::NotFound)?;
+    Ok(summary_of(
+        order,
+        order.user_id.is_none(),
+        lines,
+        ship_to(address),
+    ))
+}
+
+/// The summary of `order` (a guest's if `guest`) with these lines and
+/// address.
+fn summary_of(order: &Order, guest: bool, lines: Vec<OrderLine>, ship_to: ShipTo) -> Summary {
     let amount = |cents: i32| money::format(cents, &order.currency);
-    Ok(Summary {
+    Summary {
         order_number: order.number.clone(),
         placed_on: day(order.created_at),
-        guest: order.user_id.is_none(),
+        guest,
         lines: lines
             .into_iter()
             .map(|line: OrderLine| Line {
@@ -260,7 +271,61 @@ async fn summary(conn: &mut AsyncPgConnection, order: &Order) -> QueryResult<Sum
         shipping_method: order.shipping_method.clone(),
         total: amount(order.total_cents),
         currency: order.currency.clone(),
-        ship_to: ship_to(address),
+        ship_to,
+    }
+}
+
+/// A confirmation built from what checkout just wrote (nothing read
+/// again), for `super::payments::settle_paid` to queue in the statement
+/// that marks the order paid: in two forms, as the order is then a guest's
+/// (with a new link token, whose hash that statement stores) or a
+/// customer's (a guest order may join an account meanwhile).
+pub struct PaidConfirmation {
+    pub mail_token_hash: [u8; 32],
+    pub as_guest: NewMessage,
+    pub as_customer: NewMessage,
+}
+
+/// The confirmation of `order` (as [`paid`] would queue it) from its
+/// `lines` and `address` as checkout wrote them.
+pub fn paid_confirmation(
+    order: &Order,
+    lines: &[OrderLine],
+    address: &NewAddress,
+) -> Result<PaidConfirmation, serde_json::Error> {
+    let token = new_token();
+    let ship_to = || ShipTo {
+        name: address.name.clone(),
+        line1: address.line1.clone(),
+        line2: address.line2.clone().filter(|line| !line.trim().is_empty()),
+        city: address.city.clone(),
+        region: address
+            .region
+            .clone()
+            .filter(|region| !region.trim().is_empty()),
+        postal_code: address.postal_code.clone(),
+        country: address.country.clone(),
+    };
+    let message = |guest: bool, access_token: Option<String>| {
+        let data = Confirmation {
+            order: summary_of(order, guest, lines.to_vec(), ship_to()),
+            access_token,
+        };
+        Ok::<_, serde_json::Error>(
+            NewMessage::new(CONFIRMATION, order.email.clone(), &data)?
+                .once_per(format!("{CONFIRMATION}:{}", order.id)),
+        )
+    };
+    let as_customer = message(false, None)?;
+    let as_guest = match order.user_id {
+        None => message(true, Some(token.clone()))?,
+        // A customer's order never becomes a guest's.
+        Some(_) => as_customer.clone(),
+    };
+    Ok(PaidConfirmation {
+        mail_token_hash: token_hash(&token),
+        as_guest,
+        as_customer,
     })
 }
 

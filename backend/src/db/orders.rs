@@ -1,8 +1,10 @@
 //! The order table group's rows (orders, their lines, addresses, payments,
-//! shipments) and its reads: one order by id or number, pages of orders,
+//! shipments) and its reads: one order by id or number (pages of orders
+//! are in [`super::order_pages`]),
 //! and the batched lookups the order DataLoaders run. Also the order row's
-//! own writes: [`insert`] (a random number, retried on a collision) and a
-//! guest order's access token ([`set_access_token`], only its hash).
+//! own writes: its random number ([`random_number`], drawn by
+//! `super::reservations`, which inserts orders) and a guest order's access
+//! token ([`set_access_token`], only its hash).
 //!
 //! Other writes live by concept: [`super::reservations`] (stock and new
 //! orders), [`super::payments`] (payment records) and
@@ -15,11 +17,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::TryRng;
+use serde::Deserialize;
 
 use super::schema::{addresses, order_lines, orders, payments, shipments};
 use crate::domain::order_number;
@@ -31,7 +33,9 @@ pub const DELIVERED: &str = "DELIVERED";
 pub const CANCELLED: &str = "CANCELLED";
 pub const REFUNDED: &str = "REFUNDED";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Identifiable, Deserialize,
+)]
 #[diesel(table_name = orders)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Order {
@@ -51,6 +55,7 @@ pub struct Order {
     pub paid_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     /// A guest order's access token, as its SHA-256 (never the token).
+    #[serde(default)]
     pub access_token_hash: Option<Vec<u8>>,
     /// When checkout sent its charge to the gateway (committed first): from
     /// then on only the gateway's answer, or a lookup, settles the order.
@@ -62,27 +67,11 @@ pub struct Order {
     /// A guest order's second access token, the one its confirmation email
     /// links with, as its SHA-256: minted when the order is paid
     /// (`super::order_mail`), untouched by checkout retries.
+    #[serde(default)]
     pub mail_access_token_hash: Option<Vec<u8>>,
 }
 
-/// A new order; its number is drawn by [`insert`].
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = orders)]
-pub struct NewOrder<'a> {
-    pub user_id: Option<i64>,
-    pub email: &'a str,
-    pub status: &'a str,
-    pub currency: &'a str,
-    pub subtotal_cents: i32,
-    pub shipping_cents: i32,
-    pub total_cents: i32,
-    pub shipping_method: &'a str,
-    pub shipping_address_id: i64,
-    /// A guest order's access token, as its SHA-256.
-    pub access_token_hash: Option<&'a [u8]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Deserialize)]
 #[diesel(table_name = order_lines)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct OrderLine {
@@ -186,71 +175,6 @@ pub async fn find_by_number(
         .optional()
 }
 
-/// Which end of the order list a page starts from.
-enum Chronology {
-    NewestFirst,
-    OldestFirst,
-}
-
-/// A window (`offset`, `limit`) of the orders `filtered` yields, in
-/// `chronology` (ties broken by id), and how many it yields in all.
-async fn page_of<'a>(
-    conn: &mut AsyncPgConnection,
-    filtered: impl Fn() -> orders::BoxedQuery<'a, Pg>,
-    chronology: Chronology,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let ordered = match chronology {
-        Chronology::NewestFirst => filtered().order((orders::created_at.desc(), orders::id.desc())),
-        Chronology::OldestFirst => filtered().order((orders::created_at.asc(), orders::id.asc())),
-    };
-    let page = ordered
-        .offset(offset)
-        .limit(limit)
-        .select(Order::as_select())
-        .load(conn)
-        .await?;
-    let total = filtered().count().get_result(conn).await?;
-    Ok((page, total))
-}
-
-/// A page of a user's orders, newest first, and how many they have
-/// (checkouts whose card was declined are not orders to them).
-pub async fn page_for_user(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let filtered = || {
-        orders::table
-            .filter(orders::user_id.eq(user_id))
-            // A checkout whose card was declined placed no order.
-            .filter(orders::declined_at.is_null())
-            .into_boxed()
-    };
-    page_of(conn, filtered, Chronology::NewestFirst, offset, limit).await
-}
-
-/// A page of all orders (optionally of one status), oldest first, for staff
-/// working through them.
-pub async fn page_by_status(
-    conn: &mut AsyncPgConnection,
-    status: Option<&str>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Order>, i64)> {
-    let filtered = || {
-        let mut query = orders::table.into_boxed();
-        if let Some(status) = status {
-            query = query.filter(orders::status.eq(status.to_owned()));
-        }
-        query
-    };
-    page_of(conn, filtered, Chronology::OldestFirst, offset, limit).await
-}
-
 pub async fn lines_for(
     conn: &mut AsyncPgConnection,
     order_ids: &[i64],
@@ -311,35 +235,8 @@ pub async fn shipments_for(
     Ok(rows.into_iter().map(|row| (row.order_id, row)).collect())
 }
 
-/// How many random numbers [`insert`] tries before giving up (each clash
-/// has odds of about one in 10^15 per existing order).
-const NUMBER_TRIES: usize = 8;
-
-/// Inserts `order` under a new random number (drawn again if it is taken)
-/// and returns it. Runs inside the caller's transaction: a taken number
-/// is skipped with `ON CONFLICT DO NOTHING`, which does not abort it.
-pub async fn insert(conn: &mut AsyncPgConnection, order: &NewOrder<'_>) -> QueryResult<Order> {
-    for _ in 0..NUMBER_TRIES {
-        let inserted = diesel::insert_into(orders::table)
-            .values((orders::number.eq(random_number()), order))
-            .on_conflict(orders::number)
-            .do_nothing()
-            .returning(Order::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-        if let Some(order) = inserted {
-            return Ok(order);
-        }
-    }
-    Err(diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::UniqueViolation,
-        Box::new(format!("no free order number in {NUMBER_TRIES} tries")),
-    ))
-}
-
 /// A number drawn from the operating system's generator.
-fn random_number() -> String {
+pub(super) fn random_number() -> String {
     let mut random = [0u8; order_number::RANDOM_CHARS];
     // Failing the operating system's generator is not recoverable.
     #[allow(clippy::expect_used)]

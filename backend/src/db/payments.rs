@@ -14,9 +14,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Timestamptz};
+use diesel::sql_types::{BigInt, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use super::order_mail::PaidConfirmation;
 use super::orders::{CANCELLED, Order, PAID, PENDING_PAYMENT, Payment, REFUNDED};
 use super::reservations::restock;
 use super::schema::{orders, payments};
@@ -155,6 +156,60 @@ pub async fn settle(
         }
     })
     .await
+}
+
+/// Settles a checkout's approved charge in one statement (one implicit
+/// transaction): the order becomes PAID (if it still awaits payment; the
+/// update takes its row lock and re-checks), the charge is recorded and its
+/// confirmation queued in the outbox, in the form that fits the order as
+/// it then is (a guest's, with the link token whose hash is stored, or a
+/// customer's). Nothing is read again: `confirmation` was built from what
+/// checkout wrote. Of racing settlements the first wins, as with
+/// [`settle`].
+pub async fn settle_paid(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    charge: &ChargeRecord<'_>,
+    confirmation: &PaidConfirmation,
+) -> QueryResult<Settled> {
+    let paid: Option<Order> = diesel::sql_query(
+        "WITH paid AS (
+           UPDATE orders SET status = 'PAID', paid_at = now(),
+             mail_access_token_hash = CASE WHEN user_id IS NULL THEN $2 ELSE mail_access_token_hash END
+           WHERE id = $1 AND status = 'PENDING_PAYMENT'
+           RETURNING *),
+         charge AS (
+           INSERT INTO payments (order_id, provider, reference, amount_cents, currency, status,
+                                 card_last4, message)
+           SELECT id, $3, $4, total_cents, currency, $5, $6, $7 FROM paid),
+         mail AS (
+           INSERT INTO outbox (kind, recipient, payload, dedup_key)
+           SELECT $8, email, CASE WHEN user_id IS NULL THEN $9 ELSE $10 END, $11 FROM paid
+           ON CONFLICT DO NOTHING)
+         SELECT * FROM paid",
+    )
+    .bind::<BigInt, _>(order_id)
+    .bind::<Bytea, _>(confirmation.mail_token_hash.as_slice())
+    .bind::<Text, _>(charge.provider)
+    .bind::<Nullable<Text>, _>(charge.reference)
+    .bind::<Text, _>(charge.status)
+    .bind::<Nullable<Text>, _>(charge.card_last4)
+    .bind::<Nullable<Text>, _>(charge.message)
+    .bind::<Text, _>(confirmation.as_customer.kind)
+    .bind::<Jsonb, _>(&confirmation.as_guest.payload)
+    .bind::<Jsonb, _>(&confirmation.as_customer.payload)
+    .bind::<Nullable<Text>, _>(&confirmation.as_customer.dedup_key)
+    .get_result(conn)
+    .await
+    .optional()?;
+    match paid {
+        Some(order) => Ok(Settled::Done(order, Vec::new())),
+        None => Ok(Settled::Unchanged(
+            super::orders::find(conn, order_id)
+                .await?
+                .ok_or(diesel::result::Error::NotFound)?,
+        )),
+    }
 }
 
 async fn insert_charge(

@@ -1,20 +1,21 @@
 //! Stock reservation: checkout's first step takes the cart's stock and
-//! creates the order (PENDING_PAYMENT) in one transaction, guarded by the
-//! idempotency key; [`restock`] gives an order's stock back.
+//! creates the order (PENDING_PAYMENT, its charge marked started) in one
+//! statement (and transaction), guarded by the idempotency key; [`restock`] gives an order's
+//! stock back.
 //!
-//! Stock is only ever taken with a conditional `UPDATE ... WHERE stock >=
-//! quantity`: it never goes negative and is never oversold, however many
-//! checkouts race. Never calls a payment gateway.
+//! Stock is only ever taken from rows locked (in id order) and checked in
+//! the same statement, all lines or none, and the column is constrained to
+//! `stock >= 0`: it never goes negative and is never oversold, however
+//! many checkouts race. Never calls a payment gateway.
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::result::DatabaseErrorKind;
+use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Json, Jsonb, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::orders::{
-    NewAddress, NewOrder, Order, PENDING_PAYMENT, find, insert as insert_order, set_access_token,
-};
-use super::schema::{addresses, cart_lines, carts, idempotency_keys, order_lines};
+use super::orders::{NewAddress, Order, OrderLine, find, random_number, set_access_token};
+use super::schema::idempotency_keys;
 
 /// Everything checkout needs, already validated.
 pub struct CheckoutRequest<'a> {
@@ -33,13 +34,16 @@ pub struct CheckoutRequest<'a> {
     /// order, and replacing the old one when this is a retry (in the order
     /// the retries arrived: the latest answer's token is the one that works).
     pub access_token_hash: Option<&'a [u8; 32]>,
+    /// The most lines (different books) one order holds.
+    pub max_lines: usize,
 }
 
 /// Stock taken and an order to pay for.
 #[derive(Debug)]
 pub enum Reserved {
-    /// Stock taken (from these books), order created, awaiting payment.
-    Created(Order, Vec<i64>),
+    /// Stock taken, order created (with these lines), its charge marked
+    /// started: the caller charges it.
+    Created(Order, Vec<OrderLine>),
     /// The same request was made before with this key: its order.
     Existing(Order),
 }
@@ -50,6 +54,8 @@ pub enum Refusal {
     /// The key was used before for a different request.
     KeyReused,
     EmptyCart,
+    /// The cart holds this many lines, more than one order holds.
+    TooManyLines(usize),
     /// The cart was checked out already (by another request).
     CartClosed,
     /// These books are archived or have less stock than the cart wants.
@@ -59,10 +65,103 @@ pub enum Refusal {
     TooLarge,
 }
 
-/// Why the reservation transaction rolled back.
+/// What the reservation statement found (under the locks it took) and, if
+/// it placed the order, the order and its lines as it wrote them.
+#[derive(QueryableByName)]
+struct Verdict {
+    /// 1 if the cart was open (and is now locked), else 0.
+    #[diesel(sql_type = BigInt)]
+    open_carts: i64,
+    #[diesel(sql_type = BigInt)]
+    lines: i64,
+    /// Books archived, missing, or with less stock than the cart wants.
+    #[diesel(sql_type = Array<BigInt>)]
+    unavailable: Vec<i64>,
+    #[diesel(sql_type = BigInt)]
+    currencies: i64,
+    #[diesel(sql_type = Bool)]
+    too_large: bool,
+    /// The new order (without its token hashes, which JSON cannot carry).
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    placed: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Json>)]
+    placed_lines: Option<serde_json::Value>,
+}
+
+/// Checkout's reservation, in one statement (in a transaction that
+/// commits only what it placed): lock the open cart, then its books in id order (one
+/// lock order for every path: no deadlocks), judge the cart on the locked
+/// rows (a book already short is not locked at all, as the old
+/// `UPDATE ... WHERE stock >= quantity` did not lock it: checkouts of a
+/// sold-out book never queue), and only if all is well claim the idempotency key, close the
+/// cart, take every line's stock, and insert the address, the order (with
+/// its charge marked started: the caller charges right after the commit)
+/// and its lines. Every write is gated on the claim, so the statement
+/// writes all of it or nothing; `stock >= 0` is also a table constraint.
+const RESERVE: &str = "
+WITH cart AS (
+  SELECT id FROM carts WHERE id = $4 AND checked_out_at IS NULL FOR UPDATE),
+wanted AS (
+  SELECT l.book_id, l.quantity FROM cart_lines l JOIN cart ON l.cart_id = cart.id),
+locked AS (
+  SELECT b.id, b.title, b.isbn, b.price_cents, b.currency, b.stock, b.archived
+  FROM books b JOIN wanted w ON w.book_id = b.id
+  WHERE NOT b.archived AND b.stock >= w.quantity
+  ORDER BY b.id FOR UPDATE OF b),
+verdict AS (
+  SELECT (SELECT count(*) FROM cart) AS open_carts,
+         count(*) AS lines,
+         coalesce(array_agg(w.book_id ORDER BY w.book_id)
+           FILTER (WHERE l.id IS NULL OR l.archived OR l.stock < w.quantity), '{}') AS unavailable,
+         count(DISTINCT l.currency) AS currencies,
+         min(l.currency) AS currency,
+         coalesce(sum(l.price_cents::bigint * w.quantity), 0) AS subtotal
+  FROM wanted w LEFT JOIN locked l ON l.id = w.book_id),
+go AS (
+  SELECT * FROM verdict
+  WHERE open_carts = 1 AND lines BETWEEN 1 AND $19 AND cardinality(unavailable) = 0
+    AND currencies = 1 AND subtotal + $16 <= 2147483647),
+claim AS (
+  INSERT INTO idempotency_keys (scope, key, request_hash, order_id)
+  SELECT $1, $2, $3, nextval(pg_get_serial_sequence('orders', 'id')) FROM go
+  ON CONFLICT DO NOTHING
+  RETURNING order_id),
+closed AS (
+  UPDATE carts SET checked_out_at = now()
+  WHERE id IN (SELECT id FROM cart) AND EXISTS (SELECT 1 FROM claim)),
+taken AS (
+  UPDATE books b SET stock = b.stock - w.quantity FROM wanted w
+  WHERE b.id = w.book_id AND EXISTS (SELECT 1 FROM claim)),
+address AS (
+  INSERT INTO addresses (name, line1, line2, city, region, postal_code, country, phone)
+  SELECT $7, $8, $9, $10, $11, $12, $13, $14 FROM claim
+  RETURNING id),
+placed AS (
+  INSERT INTO orders (id, number, user_id, email, status, currency, subtotal_cents,
+                      shipping_cents, total_cents, shipping_method, shipping_address_id,
+                      access_token_hash, charge_started_at)
+  OVERRIDING SYSTEM VALUE
+  SELECT claim.order_id, $18, $5, $6, 'PENDING_PAYMENT', go.currency, go.subtotal::integer,
+         $16, (go.subtotal + $16)::integer, $15, address.id, $17, now()
+  FROM claim, address, go
+  RETURNING *),
+placed_lines AS (
+  INSERT INTO order_lines (order_id, position, book_id, title, isbn, unit_price_cents, quantity)
+  SELECT claim.order_id, (row_number() OVER (ORDER BY l.id) - 1)::smallint, l.id, l.title,
+         l.isbn, l.price_cents, w.quantity
+  FROM claim, wanted w JOIN locked l ON l.id = w.book_id
+  RETURNING *)
+SELECT v.open_carts, v.lines, v.unavailable, v.currencies,
+       v.subtotal + $16 > 2147483647 AS too_large,
+       (SELECT to_jsonb(p) - 'access_token_hash' - 'mail_access_token_hash' FROM placed p) AS placed,
+       (SELECT json_agg(pl ORDER BY pl.position) FROM placed_lines pl) AS placed_lines
+FROM verdict v";
+
+/// Why the reservation's transaction ended without a commit.
 enum Abort {
     Database(diesel::result::Error),
-    Refused(Refusal),
+    /// Nothing placed: rolled back.
+    Refused(Verdict),
 }
 
 impl From<diesel::result::Error> for Abort {
@@ -71,166 +170,132 @@ impl From<diesel::result::Error> for Abort {
     }
 }
 
-#[derive(QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    isbn: String,
-    #[diesel(sql_type = Integer)]
-    price_cents: i32,
-    #[diesel(sql_type = Text)]
-    currency: String,
-}
+/// How many random order numbers [`reserve`] tries (each clash has odds
+/// of about one in 10^15 per existing order).
+const NUMBER_TRIES: usize = 8;
 
-/// Reserves the cart's stock and creates the order (status
-/// PENDING_PAYMENT), all or nothing, in one transaction.
+/// Reserves the cart's stock and creates the order (PENDING_PAYMENT, its
+/// charge marked started), all or nothing, in one statement (with its
+/// transaction's begin and end, three round trips). When nothing
+/// was placed, a second look at the idempotency key tells a retry (its
+/// order) from a reused key and from the cart's own refusal.
 pub async fn reserve(
     conn: &mut AsyncPgConnection,
     request: &CheckoutRequest<'_>,
 ) -> QueryResult<Result<Reserved, Refusal>> {
-    let result = conn
-        .transaction(async |conn| {
-            // Concurrent requests with one key wait here for the first to
-            // commit, then find its order.
-            let claimed = diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::scope.eq(request.scope),
-                    idempotency_keys::key.eq(request.key),
-                    idempotency_keys::request_hash.eq(request.request_hash),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if claimed == 0 {
-                let (hash, order_id): (Vec<u8>, Option<i64>) = idempotency_keys::table
-                    .find((request.scope, request.key))
-                    .select((idempotency_keys::request_hash, idempotency_keys::order_id))
-                    .first(conn)
-                    .await?;
-                if hash != request.request_hash {
-                    return Err(Abort::Refused(Refusal::KeyReused));
+    let mut tries = 0;
+    let verdict = loop {
+        tries += 1;
+        // A refusal rolls back (it wrote nothing but its row locks, and a
+        // rollback waits for no WAL flush): checkouts of a sold-out book
+        // queue on its lock only as long as the old `UPDATE ... WHERE
+        // stock >= quantity` made them.
+        let attempt = conn
+            .transaction(async |conn| {
+                let verdict = run_reserve(conn, request).await?;
+                match verdict.placed {
+                    Some(_) => Ok(verdict),
+                    None => Err(Abort::Refused(verdict)),
                 }
-                let order_id = order_id.ok_or(diesel::result::Error::NotFound)?;
-                if let Some(token_hash) = request.access_token_hash {
-                    set_access_token(conn, order_id, token_hash).await?;
-                }
-                return Ok(Reserved::Existing(
-                    find(conn, order_id)
-                        .await?
-                        .ok_or(diesel::result::Error::NotFound)?,
-                ));
-            }
-
-            // Closing the cart now (it reopens if the payment fails) keeps two
-            // checkouts of one cart, with different keys, from both ordering.
-            let closed = diesel::update(carts::table.find(request.cart_id))
-                .filter(carts::checked_out_at.is_null())
-                .set(carts::checked_out_at.eq(Utc::now()))
-                .execute(conn)
-                .await?;
-            if closed == 0 {
-                return Err(Abort::Refused(Refusal::CartClosed));
-            }
-            let lines: Vec<(i64, i32)> = cart_lines::table
-                .filter(cart_lines::cart_id.eq(request.cart_id))
-                .order(cart_lines::book_id) // one lock order for every checkout: no deadlocks
-                .select((cart_lines::book_id, cart_lines::quantity))
-                .load(conn)
-                .await?;
-            if lines.is_empty() {
-                return Err(Abort::Refused(Refusal::EmptyCart));
-            }
-            let mut taken = Vec::with_capacity(lines.len());
-            let mut unavailable = Vec::new();
-            for (book_id, quantity) in &lines {
-                let row: Option<Taken> = diesel::sql_query(
-                    "UPDATE books SET stock = stock - $2
-                     WHERE id = $1 AND NOT archived AND stock >= $2
-                     RETURNING id, title, isbn, price_cents, currency",
-                )
-                .bind::<BigInt, _>(book_id)
-                .bind::<Integer, _>(quantity)
-                .get_result(conn)
-                .await
-                .optional()?;
-                match row {
-                    Some(row) => taken.push((row, *quantity)),
-                    None => unavailable.push(*book_id),
-                }
-            }
-            if !unavailable.is_empty() {
-                return Err(Abort::Refused(Refusal::Unavailable(unavailable)));
-            }
-            let currency = taken[0].0.currency.clone();
-            if taken.iter().any(|(book, _)| book.currency != currency) {
-                return Err(Abort::Refused(Refusal::MixedCurrencies));
-            }
-            let subtotal: i64 = taken
-                .iter()
-                .map(|(book, quantity)| i64::from(book.price_cents) * i64::from(*quantity))
-                .sum();
-            let (Ok(subtotal), Some(total)) = (
-                i32::try_from(subtotal),
-                i32::try_from(subtotal)
-                    .ok()
-                    .and_then(|s| s.checked_add(request.shipping_cents)),
-            ) else {
-                return Err(Abort::Refused(Refusal::TooLarge));
-            };
-
-            let address_id: i64 = diesel::insert_into(addresses::table)
-                .values(request.address)
-                .returning(addresses::id)
-                .get_result(conn)
-                .await?;
-            let new_order = NewOrder {
-                user_id: request.user_id,
-                email: request.email,
-                status: PENDING_PAYMENT,
-                currency: &currency,
-                subtotal_cents: subtotal,
-                shipping_cents: request.shipping_cents,
-                total_cents: total,
-                shipping_method: request.shipping_method,
-                shipping_address_id: address_id,
-                access_token_hash: request.access_token_hash.map(<[u8; 32]>::as_slice),
-            };
-            let order: Order = insert_order(conn, &new_order).await?;
-            let rows: Vec<_> = taken
-                .iter()
-                .enumerate()
-                .map(|(position, (book, quantity))| {
-                    (
-                        order_lines::order_id.eq(order.id),
-                        order_lines::position.eq(i16::try_from(position).unwrap_or(i16::MAX)),
-                        order_lines::book_id.eq(Some(book.id)),
-                        order_lines::title.eq(&book.title),
-                        order_lines::isbn.eq(&book.isbn),
-                        order_lines::unit_price_cents.eq(book.price_cents),
-                        order_lines::quantity.eq(*quantity),
-                    )
-                })
-                .collect();
-            diesel::insert_into(order_lines::table)
-                .values(rows)
-                .execute(conn)
-                .await?;
-            diesel::update(idempotency_keys::table.find((request.scope, request.key)))
-                .set(idempotency_keys::order_id.eq(order.id))
-                .execute(conn)
-                .await?;
-            let books = taken.iter().map(|(book, _)| book.id).collect();
-            Ok(Reserved::Created(order, books))
-        })
-        .await;
-    match result {
-        Ok(reserved) => Ok(Ok(reserved)),
-        Err(Abort::Refused(refusal)) => Ok(Err(refusal)),
-        Err(Abort::Database(error)) => Err(error),
+            })
+            .await;
+        match attempt {
+            Ok(verdict) | Err(Abort::Refused(verdict)) => break verdict,
+            Err(Abort::Database(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                info,
+            ))) if info.constraint_name() == Some("orders_number_key") && tries < NUMBER_TRIES => {}
+            Err(Abort::Database(error)) => return Err(error),
+        }
+    };
+    if let (Some(placed), Some(lines)) = (verdict.placed, verdict.placed_lines) {
+        let decode =
+            |error: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(error));
+        let mut order: Order = serde_json::from_value(placed).map_err(decode)?;
+        order.access_token_hash = request.access_token_hash.map(|hash| hash.to_vec());
+        let lines: Vec<OrderLine> = serde_json::from_value(lines).map_err(decode)?;
+        return Ok(Ok(Reserved::Created(order, lines)));
     }
+    if let Some(existing) = existing(conn, request).await? {
+        return Ok(existing);
+    }
+    let max_lines = i64::try_from(request.max_lines).unwrap_or(i64::MAX);
+    let count = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(Err(if verdict.open_carts == 0 {
+        Refusal::CartClosed
+    } else if verdict.lines == 0 {
+        Refusal::EmptyCart
+    } else if verdict.lines > max_lines {
+        Refusal::TooManyLines(count(verdict.lines))
+    } else if !verdict.unavailable.is_empty() {
+        Refusal::Unavailable(verdict.unavailable)
+    } else if verdict.currencies > 1 {
+        Refusal::MixedCurrencies
+    } else if verdict.too_large {
+        Refusal::TooLarge
+    } else {
+        // The cart was fine but the key was taken, and its record is gone
+        // again (deleted by the clean-up meanwhile): nothing was written.
+        Refusal::KeyReused
+    }))
+}
+
+async fn run_reserve(
+    conn: &mut AsyncPgConnection,
+    request: &CheckoutRequest<'_>,
+) -> QueryResult<Verdict> {
+    let address = request.address;
+    diesel::sql_query(RESERVE)
+        .bind::<Text, _>(request.scope)
+        .bind::<Text, _>(request.key)
+        .bind::<Bytea, _>(request.request_hash)
+        .bind::<BigInt, _>(request.cart_id)
+        .bind::<Nullable<BigInt>, _>(request.user_id)
+        .bind::<Text, _>(request.email)
+        .bind::<Text, _>(&address.name)
+        .bind::<Text, _>(&address.line1)
+        .bind::<Nullable<Text>, _>(&address.line2)
+        .bind::<Text, _>(&address.city)
+        .bind::<Nullable<Text>, _>(&address.region)
+        .bind::<Text, _>(&address.postal_code)
+        .bind::<Text, _>(&address.country)
+        .bind::<Nullable<Text>, _>(&address.phone)
+        .bind::<Text, _>(request.shipping_method)
+        .bind::<Integer, _>(request.shipping_cents)
+        .bind::<Nullable<Bytea>, _>(request.access_token_hash.map(<[u8; 32]>::as_slice))
+        .bind::<Text, _>(random_number())
+        .bind::<BigInt, _>(i64::try_from(request.max_lines).unwrap_or(i64::MAX))
+        .get_result(conn)
+        .await
+}
+
+/// The order an earlier request with this key placed (for a guest, its
+/// token replaced by this request's), or why the key cannot be used;
+/// `None` if the key is unused.
+async fn existing(
+    conn: &mut AsyncPgConnection,
+    request: &CheckoutRequest<'_>,
+) -> QueryResult<Option<Result<Reserved, Refusal>>> {
+    let found: Option<(Vec<u8>, Option<i64>)> = idempotency_keys::table
+        .find((request.scope, request.key))
+        .select((idempotency_keys::request_hash, idempotency_keys::order_id))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((hash, order_id)) = found else {
+        return Ok(None);
+    };
+    if hash != request.request_hash {
+        return Ok(Some(Err(Refusal::KeyReused)));
+    }
+    let order_id = order_id.ok_or(diesel::result::Error::NotFound)?;
+    if let Some(token_hash) = request.access_token_hash {
+        set_access_token(conn, order_id, token_hash).await?;
+    }
+    let order = find(conn, order_id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    Ok(Some(Ok(Reserved::Existing(order))))
 }
 
 /// Returns an order's stock; the books it touched. The books are locked in

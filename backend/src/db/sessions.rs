@@ -1,14 +1,14 @@
 //! Session rows: created at sign-in, found by the SHA-256 of the token,
-//! touched while used, deleted at sign-out (one) or password change (all
+//! touched while used (in the statement that finds them), deleted at sign-out (one) or password change (all
 //! others). Never sees a token, only its hash; never touches Redis
 //! (sessions are not cached: these rows are the only truth).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{sessions, users};
+use super::schema::sessions;
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = sessions)]
@@ -19,14 +19,28 @@ pub struct NewSession {
     pub user_agent: Option<String>,
 }
 
-/// What a request needs to know about its session and user.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+/// What a request needs to know about its session and user: never the
+/// password hash.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ActiveSession {
+    #[diesel(sql_type = BigInt)]
     pub session_id: i64,
+    #[diesel(sql_type = BigInt)]
     pub user_id: i64,
+    #[diesel(sql_type = Text)]
     pub role: String,
+    #[diesel(sql_type = Timestamptz)]
     pub last_seen_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
     pub expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, session: &NewSession) -> QueryResult<i64> {
@@ -37,35 +51,41 @@ pub async fn insert(conn: &mut AsyncPgConnection, session: &NewSession) -> Query
         .await
 }
 
-/// The session for a token hash if it has not expired, absolutely
-/// (`expires_at`) or by idleness (`last_seen_at` older than `idle_since`).
-pub async fn find_active(
+/// The session for a token hash, with its user's profile, if it has not
+/// expired, absolutely (`expires_at` not after `now`) or by idleness
+/// (`last_seen_at` not after `idle_since`); in the same statement, its
+/// `last_seen_at` becomes `now` if it was before `touch_before` (so a
+/// session in use is written at most once per interval, and a request
+/// costs one round trip whether or not it touches).
+pub async fn find_active_and_touch(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
+    now: DateTime<Utc>,
     idle_since: DateTime<Utc>,
+    touch_before: DateTime<Utc>,
 ) -> QueryResult<Option<ActiveSession>> {
-    sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq(token_hash))
-        .filter(sessions::expires_at.gt(Utc::now()))
-        .filter(sessions::last_seen_at.gt(idle_since))
-        .select((
-            sessions::id,
-            users::id,
-            users::role,
-            sessions::last_seen_at,
-            sessions::expires_at,
-        ))
-        .first(conn)
-        .await
-        .optional()
-}
-
-pub async fn touch(conn: &mut AsyncPgConnection, session_id: i64) -> QueryResult<usize> {
-    diesel::update(sessions::table.find(session_id))
-        .set(sessions::last_seen_at.eq(Utc::now()))
-        .execute(conn)
-        .await
+    diesel::sql_query(
+        "WITH found AS (
+           SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role,
+                  u.email, u.name, u.created_at, u.email_verified_at
+           FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3),
+         touched AS (
+           UPDATE sessions SET last_seen_at = $2
+           WHERE id IN (SELECT session_id FROM found) AND last_seen_at < $4
+           RETURNING last_seen_at)
+         SELECT f.session_id, f.user_id, f.role, f.expires_at, f.email, f.name, f.created_at,
+                f.email_verified_at,
+                coalesce((SELECT max(last_seen_at) FROM touched), f.last_seen_at) AS last_seen_at
+         FROM found f",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(idle_since)
+    .bind::<Timestamptz, _>(touch_before)
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Deletes one session; returns its token hash if it existed.

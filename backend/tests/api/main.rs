@@ -20,6 +20,7 @@ mod instances;
 mod jobs;
 mod migrations;
 mod order_access;
+mod order_history;
 mod order_lookup;
 mod order_mail;
 mod orders;

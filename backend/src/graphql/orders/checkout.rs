@@ -57,9 +57,24 @@ async fn checkout_cart(
     }))
 }
 
+fn checkout_config(ctx: &Context<'_>) -> CheckoutConfig {
+    ctx.data_opt::<CheckoutConfig>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Why nothing was ordered, for the customer.
 async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError> {
     Ok(match refusal {
+        Refusal::TooManyLines(lines) => UserError::new(
+            &["input", "cartId"],
+            UserErrorCode::Invalid,
+            format!(
+                "this cart holds {lines} different books; one order holds at most {}. \
+                 Remove some to check out",
+                checkout_config(ctx).max_lines()
+            ),
+        ),
         Refusal::KeyReused => UserError::new(
             &["input", "idempotencyKey"],
             UserErrorCode::IdempotencyKeyReused,
@@ -119,32 +134,6 @@ fn payment_errors(payment: &Payment) -> Vec<UserError> {
              will be confirmed or released shortly. Do not pay again",
         )],
     }
-}
-
-/// Refuses a cart with more lines than one order holds (one built before
-/// the cap, or by hand), before anything is reserved.
-async fn check_cart_size(ctx: &Context<'_>, cart: &Cart) -> Result<Option<UserError>> {
-    let max_lines = ctx
-        .data_opt::<CheckoutConfig>()
-        .cloned()
-        .unwrap_or_default()
-        .max_lines();
-    let lines = {
-        let mut conn = primary_connection(ctx).await?;
-        db::carts::line_count(&mut conn, cart.id)
-            .await
-            .map_err(Error::from)?
-    };
-    Ok((lines > max_lines).then(|| {
-        UserError::new(
-            &["input", "cartId"],
-            UserErrorCode::Invalid,
-            format!(
-                "this cart holds {lines} different books; one order holds at most {max_lines}. \
-                 Remove some to check out"
-            ),
-        )
-    }))
 }
 
 #[derive(Default)]
@@ -215,9 +204,6 @@ impl CheckoutMutation {
                 "no such cart",
             )));
         };
-        if let Some(error) = check_cart_size(ctx, &cart).await? {
-            return Ok(OrderPayload::failed(error));
-        }
         let scope = match &viewer {
             Some(viewer) => format!("user:{}", viewer.user_id),
             None => format!("cart:{}", cart.id),
@@ -226,6 +212,8 @@ impl CheckoutMutation {
             Sha256::digest(serde_json::to_vec(&input).map_err(|e| Error::Internal(e.into()))?)
                 .to_vec();
         let method = input.shipping_method;
+        let gateway = ctx.data_unchecked::<Arc<dyn PaymentGateway>>().clone();
+        let config = checkout_config(ctx);
         let request = CheckoutRequest {
             scope: &scope,
             key,
@@ -237,12 +225,9 @@ impl CheckoutMutation {
             shipping_method: method.as_db(),
             shipping_cents: method.price_cents(),
             access_token_hash: viewer.is_none().then_some(access_token_hash),
+            // A cart built before the cap (or by hand) is refused whole.
+            max_lines: config.max_lines(),
         };
-        let gateway = ctx.data_unchecked::<Arc<dyn PaymentGateway>>().clone();
-        let config = ctx
-            .data_opt::<CheckoutConfig>()
-            .cloned()
-            .unwrap_or_default();
         let checkout = place_order(
             ctx.data_unchecked::<Db>(),
             ctx.data_unchecked::<Cache>(),

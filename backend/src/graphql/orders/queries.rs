@@ -1,7 +1,8 @@
 //! Reading orders: `order` (one by number, for whoever may see it: see
 //! [`super::access`]), the staff's `orders` list, and [`user_orders`],
 //! which serves `User.orders`.
-//! Every list pages the same way ([`OrderList`]). Never changes an order.
+//! Every list pages the same way ([`OrderList`]): the page and its lines in
+//! one statement, the count only when asked for. Never changes an order.
 
 use async_graphql::{Context, Object, Result};
 use diesel_async::AsyncPgConnection;
@@ -9,9 +10,10 @@ use diesel_async::AsyncPgConnection;
 use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
-use crate::db::{self, orders::Order as OrderRow};
+use crate::db::{self, order_pages::Listed};
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
+use crate::graphql::loaders::{LinesOfOrder, OrderLoaders};
 use crate::graphql::pagination::{Page, PageArgs, page_complexity, split_extra};
 
 /// Which orders a list shows.
@@ -29,37 +31,60 @@ impl OrderList<'_> {
         conn: &mut AsyncPgConnection,
         offset: i64,
         limit: i64,
-    ) -> diesel::QueryResult<(Vec<OrderRow>, i64)> {
+        with_lines: bool,
+    ) -> diesel::QueryResult<Vec<Listed>> {
         match self {
             OrderList::OfUser(user_id) => {
-                db::orders::page_for_user(conn, user_id, offset, limit).await
+                db::order_pages::page_for_user(conn, user_id, offset, limit, with_lines).await
             }
             OrderList::ByStatus(status) => {
-                db::orders::page_by_status(conn, status, offset, limit).await
+                db::order_pages::page_by_status(conn, status, offset, limit, with_lines).await
             }
         }
     }
 
-    /// One page of the list.
+    async fn count(self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+        match self {
+            OrderList::OfUser(user_id) => db::order_pages::count_for_user(conn, user_id).await,
+            OrderList::ByStatus(status) => db::order_pages::count_by_status(conn, status).await,
+        }
+    }
+
+    /// One page of the list: one statement for the orders and (when the
+    /// query asks for them) their lines, handed to the order loaders; a
+    /// count only when `totalCount` is asked for (or `last` needs it).
     async fn page(self, ctx: &Context<'_>, page: PageArgs) -> Result<OrderConnection> {
+        let selection = ctx.look_ahead();
+        let with_lines = selection
+            .field("edges")
+            .field("node")
+            .field("lines")
+            .exists()
+            || selection.field("nodes").field("lines").exists();
         let mut conn = primary_connection(ctx).await?;
-        let total = match page.needs_total() {
-            true => Some(self.load(&mut conn, 0, 0).await.map_err(Error::from)?.1),
+        let total = match page.needs_total() || selection.field("totalCount").exists() {
+            true => Some(self.count(&mut conn).await.map_err(Error::from)?),
             false => None,
         };
         let window = page.window(total)?;
-        let (mut rows, total) = self
-            .load(&mut conn, window.offset, window.limit + 1)
+        let mut rows = self
+            .load(&mut conn, window.offset, window.limit + 1, with_lines)
             .await
             .map_err(Error::from)?;
+        drop(conn);
         let more = split_extra(&mut rows, window);
-        Ok(Page::new(
-            rows.into_iter().map(Order).collect(),
-            window,
-            Some(total),
-            more,
-        )
-        .into())
+        let mut orders = Vec::with_capacity(rows.len());
+        let mut lines = Vec::new();
+        for (order, order_lines) in rows {
+            if let Some(order_lines) = order_lines {
+                lines.push((LinesOfOrder(order.id), order_lines));
+            }
+            orders.push(Order(order));
+        }
+        if !lines.is_empty() {
+            ctx.data_unchecked::<OrderLoaders>().feed_many(lines).await;
+        }
+        Ok(Page::new(orders, window, total, more).into())
     }
 }
 

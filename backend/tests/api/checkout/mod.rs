@@ -8,5 +8,6 @@ mod killed;
 mod limits;
 mod payments;
 mod refunds;
+mod statements;
 pub mod support;
 mod sweeper;

@@ -71,7 +71,7 @@ fn year_text(year: i32) -> String {
 }
 
 /// Loads the demo catalog into an empty catalog.
-pub async fn demo(conn: &mut AsyncPgConnection) -> anyhow::Result<SeedReport> {
+pub(super) async fn fill_demo(conn: &mut AsyncPgConnection) -> anyhow::Result<SeedReport> {
     if has_books(conn).await? {
         return Ok(SeedReport::skipped());
     }

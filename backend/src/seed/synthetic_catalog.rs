@@ -164,7 +164,7 @@ const NOUNS: [&str; 40] = [
 
 /// Generates `book_count` books over `contributor_count` contributors
 /// (deterministic: the same arguments give the same catalog).
-pub async fn synthetic(
+pub(super) async fn fill_synthetic(
     conn: &mut AsyncPgConnection,
     book_count: u32,
     contributor_count: u32,

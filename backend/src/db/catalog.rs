@@ -267,18 +267,15 @@ fn push_key(query: &mut Prepared<'_>, position: &Position) {
     }
 }
 
-/// One page of the live (not archived, unless the filter includes them)
-/// books matching `filter`, in `order`, as positions (for cursors), and the
-/// number of all matches when `with_total`: one statement, which seeks from
-/// the cursor through the order's index instead of sorting or skipping the
-/// catalog. (A second, for the total, only when the page is empty.)
-pub async fn page(
-    conn: &mut AsyncPgConnection,
-    filter: &BookFilter,
+/// The statement of [`page`], after `prefix` (such as `EXPLAIN`), and the
+/// order it really sorts by.
+fn page_statement<'a>(
+    prefix: &str,
+    filter: &'a BookFilter,
     order: BookOrder,
     seek: &Seek,
     with_total: bool,
-) -> QueryResult<(Vec<Position>, Option<i64>)> {
+) -> (Prepared<'a>, BookOrder) {
     let search = search_text(filter);
     // Relevance needs a search to rank by.
     let order = match (order, search) {
@@ -286,7 +283,7 @@ pub async fn page(
         (order, _) => order,
     };
     let mut slots = Slots::default();
-    let mut query = Prepared::default();
+    let mut query = Prepared::new(prefix);
     push_author_books(&mut query, filter, &mut slots);
     query.push_sql("SELECT s.id, s.key_text, s.key_int, s.key_float, s.key_date, ");
     if with_total {
@@ -336,6 +333,22 @@ pub async fn page(
     ));
     query.push_bind::<BigInt, _>(seek.limit);
 
+    (query, order)
+}
+
+/// One page of the live (not archived, unless the filter includes them)
+/// books matching `filter`, in `order`, as positions (for cursors), and the
+/// number of all matches when `with_total`: one statement, which seeks from
+/// the cursor through the order's index instead of sorting or skipping the
+/// catalog. (A second, for the total, only when the page is empty.)
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &BookFilter,
+    order: BookOrder,
+    seek: &Seek,
+    with_total: bool,
+) -> QueryResult<(Vec<Position>, Option<i64>)> {
+    let (query, order) = page_statement("", filter, order, seek, with_total);
     let rows: Vec<PageRow> = query.load(conn).await?;
     let total = match (with_total, rows.as_slice().first()) {
         (false, _) => None,
@@ -355,4 +368,31 @@ pub async fn page(
         rows.into_iter().map(|row| row.position(order)).collect(),
         total,
     ))
+}
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// What [`page`] does, run: `EXPLAIN (ANALYZE, FORMAT JSON)` of its
+/// statement (tests check that a page seeks through an index and sorts and
+/// counts nothing; also for diagnosing a slow listing).
+pub async fn page_plan(
+    conn: &mut AsyncPgConnection,
+    filter: &BookFilter,
+    order: BookOrder,
+    seek: &Seek,
+    with_total: bool,
+) -> QueryResult<String> {
+    let (query, _) = page_statement(
+        "EXPLAIN (ANALYZE, FORMAT JSON) ",
+        filter,
+        order,
+        seek,
+        with_total,
+    );
+    let rows: Vec<PlanRow> = query.load(conn).await?;
+    Ok(rows.into_iter().map(|row| row.plan).collect())
 }

@@ -17,6 +17,7 @@ mod healthcheck;
 mod http;
 mod instances;
 mod jobs;
+mod keyset;
 mod migrations;
 mod order_access;
 mod order_lookup;

@@ -11,7 +11,8 @@
 mod demo_catalog;
 mod synthetic_catalog;
 
-pub use demo_catalog::{DemoCatalog, DemoGenre, demo_catalog};
+pub use demo_catalog::{DemoCatalog, DemoGenre, demo, demo_catalog};
+pub use synthetic_catalog::synthetic;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -70,31 +71,6 @@ impl SeedReport {
 /// Whether the catalog already has books (a seed then writes nothing).
 async fn has_books(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
     Ok(books::count(conn).await? > 0)
-}
-
-/// Loads the demo catalog into an empty catalog (see `demo_catalog`), then
-/// analyzes what it filled.
-pub async fn demo(conn: &mut AsyncPgConnection) -> anyhow::Result<SeedReport> {
-    let report = demo_catalog::fill_demo(conn).await?;
-    if !report.skipped {
-        analyze(conn).await?;
-    }
-    Ok(report)
-}
-
-/// Generates `book_count` books over `contributor_count` contributors
-/// (deterministic; see `synthetic_catalog`) into an empty catalog, then
-/// analyzes what it filled.
-pub async fn synthetic(
-    conn: &mut AsyncPgConnection,
-    book_count: u32,
-    contributor_count: u32,
-) -> anyhow::Result<SeedReport> {
-    let report = synthetic_catalog::fill_synthetic(conn, book_count, contributor_count).await?;
-    if !report.skipped {
-        analyze(conn).await?;
-    }
-    Ok(report)
 }
 
 /// Gives the planner statistics of the tables a seed filled: Postgres may

@@ -3,7 +3,7 @@
 
 /// Bump whenever the shape of a cached value changes: old entries are then
 /// simply never read again (and expire with their TTL).
-pub const CACHE_VERSION: u32 = 3;
+pub const CACHE_VERSION: u32 = 4;
 
 /// One kind of cached entity; the kind names the Redis key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,7 +14,7 @@ pub enum Kind {
     BookRelations,
     /// `db::contributors::Contributor` by id.
     Contributor,
-    /// The live book ids of a contributor, by contributor id.
+    /// The live books of a contributor (NEWEST positions), by contributor id.
     ContributorBooks,
     /// `db::genres::Genre` by id.
     Genre,

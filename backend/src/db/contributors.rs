@@ -1,11 +1,9 @@
-//! Contributor queries: rows by id or slug, the name-ordered listing, and the
-//! live books each contributor is credited on; and the staff's contributor
+//! Contributor queries: rows by id or slug and the name-ordered listing
+//! (the live books each is credited on are `listing_order`'s); and the staff's contributor
 //! writes, which report the books crediting the contributor (their cached
 //! relations embed the contributor).
 //!
 //! Never: write a book's credits (that is `credits`) or touch the cache.
-
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::constraints::{is_check_violation, rejected_as, unique_violation};
-use super::schema::{book_contributors, books, contributors};
+use super::schema::{book_contributors, contributors};
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
@@ -149,35 +147,6 @@ where
     R: Expression<SqlType = diesel::sql_types::Text>,
 {
     WordSimilar::new(left.as_expression(), right)
-}
-
-/// The live books credited to each contributor, newest first.
-pub async fn book_ids_for(
-    conn: &mut AsyncPgConnection,
-    contributor_ids: &[i64],
-) -> QueryResult<HashMap<i64, Vec<i64>>> {
-    let rows: Vec<(i64, i64)> = book_contributors::table
-        .inner_join(books::table)
-        .filter(book_contributors::contributor_id.eq_any(contributor_ids))
-        .filter(books::archived.eq(false))
-        .order((
-            book_contributors::contributor_id,
-            books::publication_date.desc().nulls_last(),
-            books::id.desc(),
-        ))
-        .select((book_contributors::contributor_id, books::id))
-        .load(conn)
-        .await?;
-    let mut by_contributor: HashMap<i64, Vec<i64>> =
-        contributor_ids.iter().map(|id| (*id, Vec::new())).collect();
-    for (contributor_id, book_id) in rows {
-        let books = by_contributor.entry(contributor_id).or_default();
-        // A contributor credited twice on one book (author and illustrator).
-        if books.last() != Some(&book_id) {
-            books.push(book_id);
-        }
-    }
-    Ok(by_contributor)
 }
 
 pub async fn insert_many(

@@ -7,13 +7,15 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::contributors::Contributor;
 use super::genres::Genre;
+use super::prepared::Prepared;
 use super::schema::{book_contributors, book_genres};
 
 /// One credit of a book being written; the list's order is the credit order.
@@ -169,47 +171,97 @@ pub async fn contributor_ids_of(
         .await
 }
 
+/// One credit or genre of a book, as [`relations_for`] reads them.
 #[derive(QueryableByName)]
-struct RelationsRow {
+struct RelationRow {
     #[diesel(sql_type = BigInt)]
     book_id: i64,
+    /// 0: a credit (a contributor and a role); 1: a genre.
+    #[diesel(sql_type = Integer)]
+    kind: i32,
     #[diesel(sql_type = Text)]
-    credits: String,
+    role: String,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
     #[diesel(sql_type = Text)]
-    genres: String,
+    slug: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    sort_name: String,
+    /// The contributor's bio or the genre's description.
+    #[diesel(sql_type = Text)]
+    text: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    birth_year: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    death_year: Option<i32>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
 }
 
-/// Contributors (with role) and genres of each book, in one statement.
+/// Contributors (with role, in credit order) and genres (by name) of each
+/// book, in one prepared statement of plain rows: the contributors and
+/// genres through their primary keys from the relation tables' own
+/// (`book_id`-first) primary keys. (It used to build JSON of whole rows per
+/// book in Postgres and parse it here, planned anew on every call.)
 pub async fn relations_for(
     conn: &mut AsyncPgConnection,
     book_ids: &[i64],
 ) -> QueryResult<HashMap<i64, BookRelations>> {
-    let rows: Vec<RelationsRow> = diesel::sql_query(
-        "SELECT ids.id AS book_id,
-                coalesce((SELECT json_agg(json_build_object('role', bc.role, 'contributor', to_json(c))
-                                          ORDER BY bc.position, c.sort_name)
-                          FROM book_contributors bc JOIN contributors c ON c.id = bc.contributor_id
-                          WHERE bc.book_id = ids.id), '[]')::text AS credits,
-                coalesce((SELECT json_agg(to_json(g) ORDER BY g.name)
-                          FROM book_genres bg JOIN genres g ON g.id = bg.genre_id
-                          WHERE bg.book_id = ids.id), '[]')::text AS genres
-         FROM unnest($1::bigint[]) AS ids(id)",
+    let rows: Vec<RelationRow> = Prepared::new(
+        "SELECT bc.book_id, 0 AS kind, bc.role, c.id, c.slug, c.name, c.sort_name, c.bio AS text,
+                c.birth_year, c.death_year, c.created_at, c.updated_at, bc.position::int AS position
+         FROM unnest(",
     )
-    .bind::<Array<BigInt>, _>(book_ids)
+    .bind::<Array<BigInt>, _>(book_ids.to_vec())
+    .sql(
+        "::bigint[]) AS ids(id)
+         JOIN book_contributors bc ON bc.book_id = ids.id
+         JOIN contributors c ON c.id = bc.contributor_id
+         UNION ALL
+         SELECT bg.book_id, 1, '', g.id, g.slug, g.name, g.name, g.description,
+                NULL, NULL, g.created_at, g.updated_at, 0
+         FROM unnest($1::bigint[]) AS ids(id)
+         JOIN book_genres bg ON bg.book_id = ids.id
+         JOIN genres g ON g.id = bg.genre_id
+         ORDER BY 1, 2, 13, 7",
+    )
     .load(conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let parse = |error: serde_json::Error| {
-                diesel::result::Error::DeserializationError(Box::new(error))
-            };
-            Ok((
-                row.book_id,
-                BookRelations {
-                    credits: serde_json::from_str(&row.credits).map_err(parse)?,
-                    genres: serde_json::from_str(&row.genres).map_err(parse)?,
+    let mut relations: HashMap<i64, BookRelations> = book_ids
+        .iter()
+        .map(|id| (*id, BookRelations::default()))
+        .collect();
+    for row in rows {
+        let book = relations.entry(row.book_id).or_default();
+        if row.kind == 0 {
+            book.credits.push(Credit {
+                role: row.role,
+                contributor: Contributor {
+                    id: row.id,
+                    slug: row.slug,
+                    name: row.name,
+                    sort_name: row.sort_name,
+                    bio: row.text,
+                    birth_year: row.birth_year,
+                    death_year: row.death_year,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
                 },
-            ))
-        })
-        .collect()
+            });
+        } else {
+            book.genres.push(Genre {
+                id: row.id,
+                slug: row.slug,
+                name: row.name,
+                description: row.text,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            });
+        }
+    }
+    Ok(relations)
 }

@@ -97,6 +97,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_counts (scope) {
+        scope -> Text,
+        books -> Int8,
+    }
+}
+
+diesel::table! {
     contributors (id) {
         id -> Int8,
         slug -> Text,
@@ -272,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     books,
     cart_lines,
     carts,
+    catalog_counts,
     contributors,
     genres,
     idempotency_keys,

@@ -15,7 +15,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::cache::{Cache, Entry, Kind, ReadTags, Source};
 use crate::db::{
-    self, Db, books::Book, contributors::Contributor, credits::BookRelations, genres::Genre,
+    self, Db, books::Book, catalog::Position, contributors::Contributor, credits::BookRelations,
+    genres::Genre,
 };
 use crate::error::Error;
 
@@ -90,7 +91,7 @@ key!(
     ContributorId
 );
 key!(
-    /// The live book ids of a contributor, newest first.
+    /// The live books of a contributor, as NEWEST positions, newest first.
     BooksOfContributor
 );
 key!(
@@ -139,12 +140,12 @@ impl CatalogKey for ContributorId {
 
 impl CatalogKey for BooksOfContributor {
     const KIND: Kind = Kind::ContributorBooks;
-    type Value = Vec<i64>;
+    type Value = Vec<Position>;
     async fn query(
         conn: &mut AsyncPgConnection,
         ids: Vec<i64>,
-    ) -> QueryResult<HashMap<i64, Vec<i64>>> {
-        db::contributors::book_ids_for(conn, &ids).await
+    ) -> QueryResult<HashMap<i64, Vec<Position>>> {
+        db::catalog::newest_of_contributors(conn, &ids).await
     }
 }
 

@@ -1,6 +1,13 @@
 //! Relay cursor connections: `first/after`, `last/before`, `pageInfo`,
-//! `totalCount`. Cursors are opaque (base64 of the item's position), so a
-//! page is an offset window over an ordered list.
+//! `totalCount`, with opaque cursors (base64url) of two kinds:
+//! - keyset cursors (book lists): the list's module writes what a cursor
+//!   holds (its order, sort key and id) and seeks from it; this module
+//!   checks the page size and direction ([`PageArgs::span`]) and assembles
+//!   the page ([`Page::keyed`]);
+//! - offset cursors (`pos:<n>`, lists that are not books: orders,
+//!   contributors), where a page is an offset window ([`PageArgs::window`]).
+//!
+//! Never: import a domain module.
 
 use async_graphql::SimpleObject;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -41,6 +48,14 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
+/// A keyset page's size and direction: the first `size` items (after
+/// `after`), or, when `backward`, the last `size` (before `before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub size: i64,
+    pub backward: bool,
+}
+
 /// Which slice of the ordered list a page covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -55,9 +70,9 @@ impl PageArgs {
         self.last.is_some() && self.before.is_none()
     }
 
-    /// Validates the arguments and turns them into an offset window; `total`
-    /// is required only when [`Self::needs_total`].
-    pub fn window(&self, total: Option<i64>) -> Result<Window, Error> {
+    /// `first` and `last`, checked: each within 1..=[`MAX_PAGE_SIZE`], not
+    /// both.
+    fn sizes(&self) -> Result<(Option<i64>, Option<i64>), Error> {
         let check = |name: &str, value: Option<i32>| match value {
             Some(size) if !(1..=MAX_PAGE_SIZE).contains(&size) => Err(Error::BadUserInput(
                 format!("`{name}` must be between 1 and {MAX_PAGE_SIZE}"),
@@ -71,6 +86,28 @@ impl PageArgs {
                 "pass either `first` or `last`, not both".to_owned(),
             ));
         }
+        Ok((first, last))
+    }
+
+    /// Validates the sizes of a keyset page (the list's module decodes the
+    /// cursors): `last` reads backward, anything else forward, 20 by default.
+    pub fn span(&self) -> Result<Span, Error> {
+        Ok(match self.sizes()? {
+            (_, Some(last)) => Span {
+                size: last,
+                backward: true,
+            },
+            (first, None) => Span {
+                size: first.unwrap_or(i64::from(DEFAULT_PAGE_SIZE)),
+                backward: false,
+            },
+        })
+    }
+
+    /// Validates the arguments and turns them into an offset window; `total`
+    /// is required only when [`Self::needs_total`].
+    pub fn window(&self, total: Option<i64>) -> Result<Window, Error> {
+        let (first, last) = self.sizes()?;
         let start = match &self.after {
             Some(cursor) => decode_cursor(cursor)? + 1,
             None => 0,
@@ -104,15 +141,25 @@ impl PageArgs {
     }
 }
 
-pub fn encode_cursor(position: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("pos:{position}"))
+/// An opaque cursor holding `text`.
+pub fn encode_opaque(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(text)
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, Error> {
+/// The text an opaque cursor holds (`None` when it is not one).
+pub fn decode_opaque(cursor: &str) -> Option<String> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+pub fn encode_cursor(position: i64) -> String {
+    encode_opaque(&format!("pos:{position}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, Error> {
+    decode_opaque(cursor)
         .and_then(|text| {
             text.strip_prefix("pos:")
                 .and_then(|n| n.parse::<i64>().ok())
@@ -139,6 +186,28 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A keyset page: `items` in list order with their `cursors`.
+    pub fn keyed(
+        items: Vec<T>,
+        cursors: Vec<String>,
+        has_previous_page: bool,
+        has_next_page: bool,
+        total: Option<i64>,
+    ) -> Self {
+        let page_info = PageInfo {
+            has_next_page,
+            has_previous_page,
+            start_cursor: cursors.first().cloned(),
+            end_cursor: cursors.last().cloned(),
+        };
+        Self {
+            items,
+            cursors,
+            page_info,
+            total_count: total.map_or(0, |total| i32::try_from(total).unwrap_or(i32::MAX)),
+        }
+    }
+
     /// `items` are the window's items; `more_after` whether any follow.
     pub fn new(items: Vec<T>, window: Window, total: Option<i64>, more_after: bool) -> Self {
         let cursors: Vec<String> = (window.offset..)

@@ -10,7 +10,9 @@ use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 
-use super::{SeedReport, SlugSet, edition, has_books, insert_genres, insert_relations, isbn};
+use super::{
+    SeedReport, SlugSet, analyze, edition, has_books, insert_genres, insert_relations, isbn,
+};
 use crate::db::books::{self, NewBook};
 use crate::db::contributors::{self, NewContributor};
 use crate::db::credits::{NewBookGenre, NewCredit};
@@ -70,8 +72,17 @@ fn year_text(year: i32) -> String {
     }
 }
 
-/// Loads the demo catalog into an empty catalog.
+/// Loads the demo catalog into an empty catalog, then analyzes what it
+/// filled.
 pub async fn demo(conn: &mut AsyncPgConnection) -> anyhow::Result<SeedReport> {
+    let report = fill(conn).await?;
+    if !report.skipped {
+        analyze(conn).await?;
+    }
+    Ok(report)
+}
+
+async fn fill(conn: &mut AsyncPgConnection) -> anyhow::Result<SeedReport> {
     if has_books(conn).await? {
         return Ok(SeedReport::skipped());
     }

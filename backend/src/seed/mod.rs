@@ -80,6 +80,18 @@ async fn has_books(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
     Ok(books::count(conn).await? > 0)
 }
 
+/// Gives the planner statistics of the tables a seed filled: Postgres may
+/// run without autovacuum (it does on the benchmark machine), and with
+/// none the catalog's plans go badly wrong (a hash join over every
+/// contributor per page, for one).
+async fn analyze(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("ANALYZE books, book_contributors, book_genres, contributors, genres")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Keeps slugs unique by appending `-2`, `-3`, ...
 #[derive(Default)]
 struct SlugSet(HashSet<String>);

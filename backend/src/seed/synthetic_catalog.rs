@@ -11,8 +11,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 use super::{
-    CHUNK, SeedReport, SlugSet, demo_catalog, edition, has_books, insert_genres, insert_relations,
-    isbn,
+    CHUNK, SeedReport, SlugSet, analyze, demo_catalog, edition, has_books, insert_genres,
+    insert_relations, isbn,
 };
 use crate::db::books::{self, NewBook};
 use crate::db::contributors::{self, NewContributor};
@@ -163,8 +163,21 @@ const NOUNS: [&str; 40] = [
 ];
 
 /// Generates `book_count` books over `contributor_count` contributors
-/// (deterministic: the same arguments give the same catalog).
+/// (deterministic: the same arguments give the same catalog) into an empty
+/// catalog, then analyzes what it filled.
 pub async fn synthetic(
+    conn: &mut AsyncPgConnection,
+    book_count: u32,
+    contributor_count: u32,
+) -> anyhow::Result<SeedReport> {
+    let report = fill(conn, book_count, contributor_count).await?;
+    if !report.skipped {
+        analyze(conn).await?;
+    }
+    Ok(report)
+}
+
+async fn fill(
     conn: &mut AsyncPgConnection,
     book_count: u32,
     contributor_count: u32,

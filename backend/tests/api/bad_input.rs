@@ -74,36 +74,130 @@ fn cursor(text: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
+/// Old offset cursors (`pos:`, far past any list or not), cursors of
+/// another sort, and tampered cursors (bad id, key, version or encoding)
+/// are `BAD_USER_INPUT` with a message that says what to do, never INTERNAL;
+/// offset lists (contributors) refuse overflowing positions too.
 #[tokio::test(flavor = "multi_thread")]
 async fn overflowing_cursors_are_bad_input() {
     let app = TestApp::new().await;
-    for (arguments, cursor) in [
+    let books = |arguments: &str| {
+        format!(
+            "query($cursor: String) {{ books({arguments}) {{ totalCount nodes {{ title }} }} }}"
+        )
+    };
+    let title_cursor = app
+        .data(
+            "{ books(first: 1, sort: TITLE) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await["books"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let title_text = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&title_cursor)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(title_text.starts_with("k1:title:"), "{title_text}");
+    for (arguments, cursor, message) in [
         (
             "first: 2, after: $cursor",
             cursor("pos:9223372036854775807"),
+            "older version",
         ),
         (
             "last: 2, before: $cursor",
             cursor("pos:9223372036854775807"),
+            "older version",
         ),
-        (
-            "first: 2, after: $cursor",
-            cursor("pos:9223372036854775806"),
-        ),
+        ("first: 2, after: $cursor", cursor("pos:3"), "older version"),
         (
             "first: 2, after: $cursor",
             cursor("pos:99999999999999999999"),
+            "older version",
+        ),
+        // Another sort's cursor: NEWEST is the default without a search.
+        (
+            "first: 2, after: $cursor",
+            title_cursor.clone(),
+            "TITLE order, not NEWEST",
+        ),
+        (
+            "first: 2, sort: PRICE_LOW_TO_HIGH, after: $cursor",
+            title_cursor.clone(),
+            "TITLE order, not PRICE_LOW_TO_HIGH",
+        ),
+        (
+            "last: 2, sort: TITLE, before: $cursor",
+            cursor("k1:price-asc:3:999"),
+            "PRICE_LOW_TO_HIGH order, not TITLE",
+        ),
+        // Tampered.
+        (
+            "first: 2, sort: TITLE, after: $cursor",
+            format!("{title_cursor}!"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, sort: TITLE, after: $cursor",
+            cursor(&title_text.replacen("k1:", "k9:", 1)),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, sort: TITLE, after: $cursor",
+            cursor("k1:title:99999999999999999999:x"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, sort: TITLE, after: $cursor",
+            cursor("k1:title:-4:x"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, sort: PRICE_HIGH_TO_LOW, after: $cursor",
+            cursor("k1:price-desc:3:99999999999"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, sort: NEWEST, after: $cursor",
+            cursor("k1:newest:3:2020-02-30"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, filter: {search: \"love\"}, after: $cursor",
+            cursor("k1:relevance:3:7ff8000000000000"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, after: $cursor",
+            cursor("k1:newest"),
+            "invalid cursor",
+        ),
+        (
+            "first: 2, after: $cursor",
+            "%%%".to_owned(),
+            "invalid cursor",
         ),
     ] {
-        let reply = app
-            .graphql(
-                &format!("query($cursor: String) {{ books({arguments}) {{ totalCount nodes {{ title }} }} }}"),
-                json!({"cursor": cursor}),
-            )
-            .await;
-        let body = reply.json();
+        let body = app
+            .graphql(&books(arguments), json!({"cursor": cursor}))
+            .await
+            .json();
         assert_eq!(code(&body), "BAD_USER_INPUT", "{arguments}: {body}");
+        let text = body["errors"][0]["message"].as_str().unwrap();
+        assert!(text.contains(message), "{arguments}: {text}");
     }
+    let body = app
+        .graphql(
+            "query($cursor: String) { contributors(first: 2, after: $cursor) { nodes { name } } }",
+            json!({"cursor": cursor("pos:9223372036854775807")}),
+        )
+        .await
+        .json();
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

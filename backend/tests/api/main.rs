@@ -18,6 +18,7 @@ mod healthcheck;
 mod http;
 mod instances;
 mod jobs;
+mod keyset;
 mod migrations;
 mod order_access;
 mod order_history;

@@ -1,15 +1,17 @@
 //! Books: the `Book` type, its enums, its connection and the loading of a
 //! page of books with their relations. The `books` / `book` queries are in
-//! `query`, the staff's book writes in `mutations` (their inputs and
-//! checks in `input`).
+//! `query`, the book lists' keyset cursors in `cursor`, the staff's book
+//! writes in `mutations` (their inputs and checks in `input`).
 //!
 //! Never: run SQL per field (relations come through the loaders) or hold
 //! another domain's writes.
 
+mod cursor;
 mod input;
 mod mutations;
 mod query;
 
+pub use cursor::{decode as decode_cursor, encode as encode_cursor};
 pub use input::{AdjustStockInput, CreateBookInput, CreditInput, UpdateBookInput};
 pub use mutations::{BookMutation, BookPayload};
 pub use query::{BookFilter, BookQuery, BookSort};

@@ -1,21 +1,21 @@
-//! The catalog's book queries: `books` (filtered, sorted, searched, with a
-//! cached total) and `book` (by id, ISBN or slug).
+//! The catalog's book queries: `books` (filtered, sorted, searched, paged
+//! by keyset cursors, with a cached total) and `book` (by id, ISBN or slug).
 //!
 //! Never: write, or read the primary (catalog reads go to the replica when
 //! there is one).
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 
-use super::{Book, BookConnection, BookFormat, load_books, page_items};
+use super::{Book, BookConnection, BookFormat, cursor, load_books, page_items};
 use crate::cache::Cache;
 use crate::db;
-use crate::db::catalog::BookOrder;
+use crate::db::catalog::{BookOrder, Seek};
 use crate::domain::isbn;
 use crate::error::Error;
 use crate::graphql::connections::read_connection;
 use crate::graphql::ids::{NodeType, decode_as};
 use crate::graphql::loaders::{BookId, Loaders};
-use crate::graphql::pagination::{Page, PageArgs, page_complexity, split_extra};
+use crate::graphql::pagination::{PageArgs, page_complexity};
 
 /// The longest search text accepted.
 const MAX_SEARCH_LENGTH: usize = 200;
@@ -129,10 +129,24 @@ impl BookQuery {
             Some(BookSort::PriceHighToLow) => BookOrder::PriceDescending,
             _ => BookOrder::Newest,
         };
-        let wants_total = ctx.look_ahead().field("totalCount").exists() || page.needs_total();
+        let span = page.span()?;
+        let decode = |cursor: &Option<String>| {
+            cursor
+                .as_deref()
+                .map(|cursor| cursor::decode(order, cursor))
+                .transpose()
+        };
+        let seek = Seek {
+            after: decode(&page.after)?,
+            before: decode(&page.before)?,
+            backward: span.backward,
+            // One extra row tells whether more follow.
+            limit: span.size + 1,
+        };
+        let wants_total = ctx.look_ahead().field("totalCount").exists();
 
-        // The total is the costly part of a listing (it counts every match),
-        // so it is cached per filter; the page itself is always read fresh.
+        // The total is cached per filter (a count is the costly part of a
+        // filtered listing); the page itself is always read fresh.
         let cache = ctx.data_unchecked::<Cache>();
         let count_key = filter.cache_key();
         let cached_count = match wants_total {
@@ -141,29 +155,19 @@ impl BookQuery {
         };
         let mut total = cached_count.and_then(|lookup| lookup.count);
 
-        let (mut ids, window) = {
+        let (mut positions, page_total) = {
             let mut conn = read_connection(ctx).await?;
-            if page.needs_total() && total.is_none() {
-                total = db::catalog::page_ids(&mut conn, &filter, order, 0, 1, true)
-                    .await
-                    .map_err(Error::from)?
-                    .1;
-            }
-            let window = page.window(total)?;
-            // One extra row tells whether a next page exists.
-            let (ids, page_total) = db::catalog::page_ids(
+            db::catalog::page(
                 &mut conn,
                 &filter,
                 order,
-                window.offset,
-                window.limit + 1,
+                &seek,
                 wants_total && total.is_none(),
             )
             .await
-            .map_err(Error::from)?;
-            total = total.or(page_total);
-            (ids, window)
+            .map_err(Error::from)?
         };
+        total = total.or(page_total);
         if let (Some(lookup), Some(count)) = (cached_count, total)
             && lookup.count.is_none()
         {
@@ -171,9 +175,27 @@ impl BookQuery {
                 .store_book_count(lookup.generation, &count_key, count)
                 .await;
         }
-        let more = split_extra(&mut ids, window);
+        let more = positions.len() > usize::try_from(span.size).unwrap_or(usize::MAX);
+        positions.truncate(usize::try_from(span.size).unwrap_or(usize::MAX));
+        if span.backward {
+            positions.reverse();
+        }
+        // Reading forward, rows before `after` exist (the cursor's own, at
+        // least), and likewise past `before` reading backward.
+        let (has_previous, has_next) = match span.backward {
+            false => (seek.after.is_some(), more || seek.before.is_some()),
+            true => (more || seek.after.is_some(), seek.before.is_some()),
+        };
+        let ids: Vec<i64> = positions.iter().map(|position| position.id).collect();
         let books = load_books(ctx, &ids, &page_items(&ctx.look_ahead())).await?;
-        Ok(Page::new(books, window, total, more).into())
+        Ok(cursor::page(
+            order,
+            books,
+            &positions,
+            has_previous,
+            has_next,
+            total,
+        ))
     }
 
     /// One book by exactly one of its id, ISBN (10 or 13 digits, hyphens

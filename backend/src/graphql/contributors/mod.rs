@@ -12,14 +12,15 @@ pub use mutations::{
 };
 
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use super::books::{BookConnection, load_books, page_items};
+use super::books::{BookConnection, decode_cursor, encode_cursor, load_books, page_items};
 use super::connections::read_connection;
 use super::ids::{NodeType, decode_as, global_id};
 use super::loaders::{BooksOfContributor, ContributorId, Loaders};
 use super::pagination::{Page, PageArgs, connection, page_complexity, split_extra};
 use crate::db;
+use crate::db::catalog::{BookOrder, Position, SortKey};
 use crate::error::Error;
 
 pub use crate::db::contributors::Contributor;
@@ -70,22 +71,55 @@ impl Contributor {
             .load_one(BooksOfContributor(self.id))
             .await?
             .unwrap_or_default();
-        let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
-        let window = PageArgs {
+        let page = PageArgs {
             first,
             after,
             last,
             before,
+        };
+        let span = page.span()?;
+        // The list is in NEWEST order: by date (undated last), then id, both
+        // descending. Cursors are NEWEST book cursors, found by key, so a
+        // book added or removed meanwhile shifts nothing.
+        let key = |position: &Position| match position.key {
+            SortKey::Newest(date) => (date.unwrap_or(NaiveDate::MIN), position.id),
+            _ => (NaiveDate::MIN, position.id),
+        };
+        let bound = |cursor: &Option<String>| {
+            cursor
+                .as_deref()
+                .map(|cursor| decode_cursor(BookOrder::Newest, cursor).map(|p| key(&p)))
+                .transpose()
+        };
+        let start = match bound(&page.after)? {
+            Some(after) => all.partition_point(|position| key(position) >= after),
+            None => 0,
+        };
+        let end = match bound(&page.before)? {
+            Some(before) => all.partition_point(|position| key(position) > before),
+            None => all.len(),
         }
-        .window(Some(total))?;
-        let start = usize::try_from(window.offset)
-            .unwrap_or(usize::MAX)
-            .min(all.len());
-        let end = usize::try_from(window.offset + window.limit)
-            .unwrap_or(usize::MAX)
-            .min(all.len());
-        let books = load_books(ctx, &all[start..end], &page_items(&ctx.look_ahead())).await?;
-        Ok(Page::new(books, window, Some(total), end < all.len()).into())
+        .max(start);
+        let size = usize::try_from(span.size).unwrap_or(usize::MAX);
+        let (from, to) = match span.backward {
+            false => (start, end.min(start.saturating_add(size))),
+            true => (end.saturating_sub(size).max(start), end),
+        };
+        let window = &all[from..to];
+        let ids: Vec<i64> = window.iter().map(|position| position.id).collect();
+        let books = load_books(ctx, &ids, &page_items(&ctx.look_ahead())).await?;
+        let cursors = books
+            .iter()
+            .map(|book| {
+                window
+                    .iter()
+                    .find(|position| position.id == book.id)
+                    .map(|position| encode_cursor(BookOrder::Newest, position))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        Ok(Page::keyed(books, cursors, from > 0, to < all.len(), Some(total)).into())
     }
 }
 

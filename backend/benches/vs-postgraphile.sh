@@ -70,8 +70,8 @@ OURS_URL=http://127.0.0.1:$OURS_PORT/graphql
 PG_URL=http://127.0.0.1:$PG_PORT/graphql
 HERE=backend/benches
 HELPER="python3 $HERE/vs_postgraphile.py"
-BIN=target/release/bookstore
-WEB_BIN=target/release/bookstore-web
+BIN=${CARGO_TARGET_DIR:-target}/release/bookstore
+WEB_BIN=${CARGO_TARGET_DIR:-target}/release/bookstore-web
 REDIS_DB=${REDIS##*/}
 [[ "$REDIS_DB" =~ ^[0-9]+$ ]] || REDIS_DB=0
 REDIS_HOST_PORT=${REDIS#redis://}

@@ -62,6 +62,8 @@ impl AppState {
         gateway: Arc<dyn PaymentGateway>,
         config: &Config,
     ) -> anyhow::Result<Self> {
+        // The response cache serves once subscribed to invalidations.
+        cache.start_listening();
         let schema = graphql::build_schema(db.clone(), cache.clone(), gateway.clone(), config);
         let metrics = Metrics::new()?;
         Ok(Self {

@@ -17,6 +17,7 @@ mod accounts_mail;
 mod cache;
 mod mail;
 mod order_access;
+mod responses;
 mod values;
 
 pub mod clients;
@@ -25,6 +26,7 @@ pub use cache::CacheConfig;
 pub use clients::ClientConfig;
 pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
+pub use responses::ResponsesConfig;
 pub use values::redact_url;
 use values::{milliseconds, seconds};
 
@@ -215,6 +217,8 @@ pub struct Config {
     pub accounts_mail: AccountsMailConfig,
     #[command(flatten)]
     pub mail: MailConfig,
+    #[command(flatten)]
+    pub responses: ResponsesConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).

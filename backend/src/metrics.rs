@@ -16,6 +16,8 @@ use crate::db::Db;
 const GRAPHQL_REQUESTS: &str = "bookstore_graphql_requests_total";
 const GRAPHQL_SECONDS: &str = "bookstore_graphql_request_duration_seconds";
 const SQL_STATEMENTS: &str = "bookstore_sql_statements_total";
+const RESPONSE_CACHE_HITS: &str = "bookstore_response_cache_hits_total";
+const RESPONSE_CACHE_MISSES: &str = "bookstore_response_cache_misses_total";
 
 /// Latency buckets, in seconds: from a warm cache hit to the request timeout.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -28,6 +30,8 @@ pub struct Metrics {
     graphql_requests: Counter,
     graphql_seconds: Histogram,
     sql_statements: Counter,
+    response_cache_hits: Counter,
+    response_cache_misses: Counter,
 }
 
 impl Metrics {
@@ -51,7 +55,21 @@ impl Metrics {
             None,
             "SQL statements sent to Postgres.".into(),
         );
+        recorder.describe_counter(
+            RESPONSE_CACHE_HITS.into(),
+            None,
+            "Public queries answered from the in-process response cache.".into(),
+        );
+        recorder.describe_counter(
+            RESPONSE_CACHE_MISSES.into(),
+            None,
+            "Public queries the response cache did not hold (run, then stored).".into(),
+        );
         Ok(Self {
+            response_cache_hits: recorder
+                .register_counter(&Key::from_static_name(RESPONSE_CACHE_HITS), &metadata),
+            response_cache_misses: recorder
+                .register_counter(&Key::from_static_name(RESPONSE_CACHE_MISSES), &metadata),
             handle: recorder.handle(),
             graphql_requests: recorder
                 .register_counter(&Key::from_static_name(GRAPHQL_REQUESTS), &metadata),
@@ -69,9 +87,12 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition. The SQL statement count is read from
-    /// the pools' own counter (which the N+1 tests read too).
-    pub fn render(&self, db: &Db) -> String {
+    /// the pools' own counter (which the N+1 tests read too), the response
+    /// cache's (`hits`, `misses`) from the cache.
+    pub fn render(&self, db: &Db, (hits, misses): (u64, u64)) -> String {
         self.sql_statements.absolute(db.statements_executed());
+        self.response_cache_hits.absolute(hits);
+        self.response_cache_misses.absolute(misses);
         self.handle.render()
     }
 }

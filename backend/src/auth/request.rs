@@ -17,6 +17,24 @@ pub struct RequestAuth {
     /// A session started by this request (`register`, `login`): from then on
     /// the request acts as that user, so the payload's `User` resolves.
     signed_in: std::sync::Mutex<Option<Viewer>>,
+    /// Whether anything asked who the viewer is: an answer that did is
+    /// never shared with anyone else (the response cache checks).
+    consulted: Consulted,
+}
+
+/// Whether a request's answer asked who the viewer is (readable after the
+/// request's `RequestAuth` has moved into its execution).
+#[derive(Clone, Default)]
+pub struct Consulted(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Consulted {
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn mark(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl RequestAuth {
@@ -27,11 +45,19 @@ impl RequestAuth {
             client_address,
             viewer: OnceCell::new(),
             signed_in: std::sync::Mutex::new(None),
+            consulted: Consulted::default(),
         }
+    }
+
+    /// Tells, once the request ran, whether its answer may depend on who
+    /// sent it.
+    pub fn consultation(&self) -> Consulted {
+        self.consulted.clone()
     }
 
     /// The rest of the request acts as `viewer`, who just signed in.
     pub fn signed_in(&self, viewer: Viewer) {
+        self.consulted.mark();
         if let Ok(mut signed_in) = self.signed_in.lock() {
             *signed_in = Some(viewer);
         }
@@ -40,6 +66,7 @@ impl RequestAuth {
     /// The signed-in viewer, looked up once per request (and only when a
     /// resolver asks).
     pub async fn viewer(&self, sessions: &Sessions) -> Result<Option<Viewer>, Error> {
+        self.consulted.mark();
         let signed_in = self
             .signed_in
             .lock()

@@ -15,6 +15,7 @@ use super::breaker::Breaker;
 use super::flights::Flights;
 use super::keys::{CACHE_VERSION, Kind};
 use super::recovery::Recovery;
+use super::responses::ResponseCache;
 use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +37,8 @@ pub struct CacheSettings {
     pub lease: Duration,
     /// Catalog reads go to a replica that may lag the primary.
     pub replica_reads: bool,
+    /// Memory for whole answers to public queries (0: none).
+    pub response_cache_bytes: u64,
 }
 
 impl CacheSettings {
@@ -48,6 +51,7 @@ impl CacheSettings {
             recent_write: config.cache.recent_write,
             lease: config.cache.lease,
             replica_reads: config.database_read_url.is_some(),
+            response_cache_bytes: config.responses.response_cache_mb.saturating_mul(1 << 20),
         }
     }
 }
@@ -64,6 +68,9 @@ pub(super) struct Inner {
     pub(super) breaker: Breaker,
     pub(super) recovery: Recovery,
     pub(super) flights: Arc<Flights>,
+    /// For the invalidation subscriber's own connection.
+    pub(super) client: Option<redis::Client>,
+    pub(super) responses: ResponseCache,
 }
 
 impl Cache {
@@ -86,6 +93,7 @@ impl Cache {
                 recent_write: Duration::from_secs(30),
                 lease: Duration::from_secs(1),
                 replica_reads: false,
+                response_cache_bytes: 0,
             },
         )
     }
@@ -99,6 +107,7 @@ impl Cache {
     }
 
     pub fn with_settings(url: Option<&str>, settings: CacheSettings) -> anyhow::Result<Self> {
+        let mut subscriber = None;
         let connection = match url {
             Some(url) => {
                 let info = redis::IntoConnectionInfo::into_connection_info(url)
@@ -110,6 +119,7 @@ impl Cache {
                     // the previous one's ACK (redis-rs leaves it off).
                     .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
                 let client = redis::Client::open(info)?;
+                subscriber = Some(client.clone());
                 // Bounded everywhere: connecting, each response, and no
                 // retry loop inside the manager (the breaker decides).
                 let config = ConnectionManagerConfig::new()
@@ -121,12 +131,13 @@ impl Cache {
             }
             None => None,
         };
-        Ok(Self::assemble(connection, settings))
+        Ok(Self::assemble(connection, subscriber, settings))
     }
 
     /// A cache that never stores anything.
     pub fn disabled() -> Self {
         Self::assemble(
+            None,
             None,
             CacheSettings {
                 namespace: String::new(),
@@ -136,14 +147,30 @@ impl Cache {
                 recent_write: Duration::ZERO,
                 lease: Duration::ZERO,
                 replica_reads: false,
+                response_cache_bytes: 0,
             },
         )
     }
 
-    fn assemble(connection: Option<ConnectionManager>, settings: CacheSettings) -> Self {
+    fn assemble(
+        connection: Option<ConnectionManager>,
+        client: Option<redis::Client>,
+        settings: CacheSettings,
+    ) -> Self {
+        let responses = match client {
+            Some(_) => ResponseCache::new(
+                settings.response_cache_bytes,
+                settings.ttl,
+                settings.replica_reads,
+                settings.recent_write,
+            ),
+            None => ResponseCache::off(),
+        };
         Self {
             inner: Arc::new(Inner {
                 connection,
+                client,
+                responses,
                 ttl: settings.ttl,
                 breaker: Breaker::new(settings.backoff),
                 recovery: Recovery::default(),

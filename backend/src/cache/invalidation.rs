@@ -17,7 +17,9 @@ use redis::aio::ConnectionManager;
 use super::client::Cache;
 use super::keys::Entry;
 use super::recovery::Owed;
+use super::responses::tags_of;
 use super::scripts::new_token;
+use super::subscriber::FLUSH;
 
 impl Cache {
     /// Forgets what a write made stale, on every instance: deletes the
@@ -36,7 +38,15 @@ impl Cache {
         if !self.enabled() {
             return;
         }
-        let pipe = self.invalidation_pipe(entries);
+        let tags = tags_of(entries);
+        let mut pipe = self.invalidation_pipe(entries);
+        // After the deletions (a pipeline runs in order): an instance that
+        // hears of the write finds the entries gone from Redis already.
+        pipe.publish(
+            self.invalidation_channel(),
+            Self::invalidation_message(&tags),
+        )
+        .ignore();
         let done = self
             .run(|mut connection| async move { pipe.query_async::<()>(&mut connection).await })
             .await;
@@ -44,6 +54,9 @@ impl Cache {
             // The breaker is open now, and its prober replays the queue.
             self.inner.recovery.enqueue(entries);
         }
+        // Only now: a request of this instance starting earlier could still
+        // have read the old entries from Redis.
+        self.inner.responses.invalidate(&tags);
     }
 
     /// How many invalidations wait for Redis (for tests and `/readyz`).
@@ -116,6 +129,8 @@ impl Cache {
             let mut pipe = self.invalidation_pipe(&entries);
             pipe.set(self.generation_key(), new_token()).ignore();
             self.retire_counts(&mut pipe);
+            // Other instances heard nothing of the missed writes either.
+            pipe.publish(self.invalidation_channel(), FLUSH).ignore();
             if self
                 .bounded(pipe.query_async::<()>(&mut connection))
                 .await

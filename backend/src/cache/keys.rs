@@ -30,6 +30,18 @@ impl Kind {
             Kind::Genre => "genre",
         }
     }
+
+    pub(super) fn from_str(text: &str) -> Option<Self> {
+        [
+            Kind::Book,
+            Kind::BookRelations,
+            Kind::Contributor,
+            Kind::ContributorBooks,
+            Kind::Genre,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
 }
 
 /// Something a write made stale, for [`Cache::invalidate`].

@@ -21,9 +21,12 @@ mod flights;
 mod invalidation;
 mod keys;
 mod recovery;
+mod responses;
 mod scripts;
+mod subscriber;
 
 pub use client::{Cache, CacheSettings, CacheStatus};
 pub use counts::CountLookup;
 pub use entities::Source;
 pub use keys::{CACHE_VERSION, Entry, Kind};
+pub use responses::{Cached, Lookup, ReadTags, ResponseCache, Tag, Ticket};

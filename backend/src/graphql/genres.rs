@@ -160,20 +160,24 @@ impl GenreMutation {
         if checks.failed() {
             return Ok(GenrePayload::failed(checks.into_errors()));
         }
-        let mut conn = primary_connection(ctx).await?;
-        // A new genre holds no books yet: nothing cached is stale.
-        Ok(
-            match db::genres::create(&mut conn, &genre, slug_policy)
+        let created = {
+            let mut conn = primary_connection(ctx).await?;
+            db::genres::create(&mut conn, &genre, slug_policy)
                 .await
                 .map_err(Error::from)?
-            {
-                Ok(genre) => GenrePayload {
+        };
+        Ok(match created {
+            Ok(genre) => {
+                // A new genre holds no books yet, but the list of genres
+                // (and a lookup of its id or slug) now finds it.
+                forget(ctx, &[Entry::Entity(Kind::Genre, genre.id)]).await;
+                GenrePayload {
                     genre: Some(genre),
                     user_errors: Vec::new(),
-                },
-                Err(rejection) => GenrePayload::failed(vec![genre_rejection(rejection)]),
-            },
-        )
+                }
+            }
+            Err(rejection) => GenrePayload::failed(vec![genre_rejection(rejection)]),
+        })
     }
 
     /// Staff only. Changes the fields given; every book in the genre shows

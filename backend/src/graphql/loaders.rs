@@ -13,7 +13,7 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::cache::{Cache, Entry, Kind, Source};
+use crate::cache::{Cache, Entry, Kind, ReadTags, Source};
 use crate::db::{
     self, Db, books::Book, contributors::Contributor, credits::BookRelations, genres::Genre,
 };
@@ -24,13 +24,16 @@ pub type Loaders = DataLoader<CatalogLoader, HashMapCache>;
 pub struct CatalogLoader {
     db: Db,
     cache: Cache,
+    /// What the request read, for the response cache.
+    tags: ReadTags,
 }
 
 /// A request's loaders. Within one request an entity is loaded at most once
 /// (the `HashMapCache`), so several fields asking for it cost nothing extra.
-pub fn loaders(db: Db, cache: Cache) -> Loaders {
+/// Every key asked for (found or not) is recorded in `tags`.
+pub fn loaders(db: Db, cache: Cache, tags: ReadTags) -> Loaders {
     DataLoader::with_cache(
-        CatalogLoader { db, cache },
+        CatalogLoader { db, cache, tags },
         tokio::spawn,
         HashMapCache::default(),
     )
@@ -163,6 +166,8 @@ impl<K: CatalogKey> Loader<K> for CatalogLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[K]) -> Result<HashMap<K, K::Value>, Self::Error> {
+        self.tags
+            .entities(K::KIND, keys.iter().map(|key| (*key).into()));
         let loaded = self
             .cache
             .read_through_from(K::KIND, keys, |misses: Vec<K>, source| async move {

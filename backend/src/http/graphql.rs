@@ -17,11 +17,12 @@ use async_graphql::{Request, Response as GraphQLResponse, ServerError, Value, Va
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::caching::{etag_of, private_get, public_get};
 use super::client::ClientSettings;
 use super::errors::{not_acceptable, plain_error};
 use super::negotiation::{JSON, Media};
@@ -30,7 +31,7 @@ use super::query_shape::{
     CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
 };
 use crate::auth::RequestAuth;
-use crate::cache::Cache;
+use crate::cache::{Cache, Cached, Lookup, ReadTags, Ticket};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{annotate, set_code};
@@ -50,6 +51,27 @@ pub struct Endpoint {
     pub client: ClientSettings,
     pub parsed_queries: Arc<ParsedQueries>,
     pub metrics: Metrics,
+    /// `Cache-Control: max-age` of public `GET` answers.
+    pub get_max_age: std::time::Duration,
+}
+
+/// Which requests a stored answer may serve: POST bodies and GET query
+/// strings are told apart.
+const POST: u8 = 0;
+const GET: u8 = 1;
+
+/// A request that may be answered from, and stored in, the response cache.
+struct Storable {
+    ticket: Ticket,
+    request: Bytes,
+}
+
+/// An executed request: the HTTP answer, and its `ETag` when it may be
+/// shared (a public query that never asked who the viewer is, without
+/// errors).
+struct Answer {
+    response: Response,
+    public_etag: Option<String>,
 }
 
 impl Endpoint {
@@ -71,11 +93,50 @@ impl Endpoint {
             },
             parsed_queries: Arc::new(ParsedQueries::new()),
             metrics,
+            get_max_age: config.responses.get_max_age,
         }
     }
 
-    async fn execute(&self, media: Media, mut request: Request, auth: RequestAuth) -> Response {
+    /// The response cache's answer to `request` (exact bytes), if any;
+    /// otherwise what a miss needs to store the answer.
+    fn cached(&self, space: u8, request: &Bytes) -> Result<Arc<Cached>, Option<Storable>> {
+        match self.cache.responses().lookup(space, request) {
+            Lookup::Hit(cached) => Ok(cached),
+            Lookup::Miss(ticket) => Err(Some(Storable {
+                ticket,
+                request: request.clone(),
+            })),
+            Lookup::Bypass => Err(None),
+        }
+    }
+
+    fn answer_cached(
+        &self,
+        media: Media,
+        cached: &Cached,
+        started: std::time::Instant,
+    ) -> Response {
+        self.metrics.graphql_request(started.elapsed());
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, media.content_type())],
+            cached.body.clone(),
+        )
+            .into_response()
+    }
+
+    async fn execute(
+        &self,
+        media: Media,
+        mut request: Request,
+        auth: RequestAuth,
+        storable: Option<Storable>,
+    ) -> Answer {
         let started = std::time::Instant::now();
+        let refused = |response| Answer {
+            response,
+            public_etag: None,
+        };
         // Parsed and measured once per text (and operation), then taken from
         // the parsed-query cache; async-graphql reuses the parsed document.
         let operation_name = request.operation_name.clone();
@@ -92,7 +153,7 @@ impl Endpoint {
                 if bracket_nesting(&request.query) > MAX_NESTING {
                     let message =
                         format!("the query nests brackets deeper than {MAX_NESTING} levels");
-                    return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+                    return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
                 }
                 let query = request.query.clone();
                 match request.parsed_query() {
@@ -109,28 +170,47 @@ impl Endpoint {
                     Err(error) => {
                         // The parser's message may quote the whole query.
                         let message = shortened(&error.message);
-                        return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+                        return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
                     }
                 }
             }
         };
         if let Err((code, message)) = self.limits.check(&shape) {
-            return request_error(media, code, message);
+            return refused(request_error(media, code, message));
         }
         if let Some(name) = control_character_in(request.variables.iter()) {
             let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
-            return request_error(media, "BAD_USER_INPUT", message);
+            return refused(request_error(media, "BAD_USER_INPUT", message));
         }
+        let tags = ReadTags::default();
+        let consulted = auth.consultation();
         let request = request
-            .data(loaders(self.db.clone(), self.cache.clone()))
+            .data(loaders(self.db.clone(), self.cache.clone(), tags.clone()))
             .data(order_loaders(self.db.clone()))
+            .data(tags.clone())
             .data(auth);
         let mut response = self.schema.execute(request).await;
         for error in &mut response.errors {
             annotate(error);
         }
+        let public = shape.public && response.errors.is_empty() && !consulted.get();
         self.metrics.graphql_request(started.elapsed());
-        respond(media, response)
+        let (status, body) = encode(media, response);
+        let public_etag = public.then(|| etag_of(&body));
+        if let (Some(etag), Some(storable)) = (&public_etag, storable) {
+            self.cache.responses().store(
+                storable.ticket,
+                storable.request,
+                body.clone(),
+                etag.clone(),
+                &tags,
+            );
+        }
+        Answer {
+            response: (status, [(header::CONTENT_TYPE, media.content_type())], body)
+                .into_response(),
+            public_etag,
+        }
     }
 }
 
@@ -158,8 +238,10 @@ pub async fn get(
     State(endpoint): State<Endpoint>,
     headers: HeaderMap,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    RawQuery(raw_query): RawQuery,
     params: Result<Query<GetParams>, QueryRejection>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let Ok(Query(params)) = params else {
         return plain_error(
             StatusCode::BAD_REQUEST,
@@ -184,6 +266,14 @@ pub async fn get(
     }
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
+    };
+    let raw_query = Bytes::from(raw_query.unwrap_or_default());
+    let storable = match endpoint.cached(GET, &raw_query) {
+        Ok(cached) => {
+            let response = endpoint.answer_cached(media, &cached, started);
+            return public_get(&headers, response, &cached.etag, endpoint.get_max_age);
+        }
+        Err(storable) => storable,
     };
     let Some(query) = params.query else {
         return plain_error(StatusCode::BAD_REQUEST, "the `query` parameter is required");
@@ -236,7 +326,11 @@ pub async fn get(
         }
     }
     let auth = endpoint.client.request_auth(&headers, peer);
-    endpoint.execute(media, request, auth).await
+    let answer = endpoint.execute(media, request, auth, storable).await;
+    match answer.public_etag {
+        Some(etag) => public_get(&headers, answer.response, &etag, endpoint.get_max_age),
+        None => private_get(answer.response),
+    }
 }
 
 /// `POST /graphql` with a JSON body.
@@ -246,6 +340,7 @@ pub async fn post(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();
     };
@@ -263,6 +358,11 @@ pub async fn post(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return plain_error(rejection.status(), &rejection.body_text()),
+    };
+    // The same bytes as a stored answer's request: the same answer.
+    let storable = match endpoint.cached(POST, &body) {
+        Ok(cached) => return endpoint.answer_cached(media, &cached, started),
+        Err(storable) => storable,
     };
     let body: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(body) => body,
@@ -286,7 +386,10 @@ pub async fn post(
     match build_request(query, body.variables, body.operation_name) {
         Ok(request) => {
             let auth = endpoint.client.request_auth(&headers, peer);
-            endpoint.execute(media, request, auth).await
+            endpoint
+                .execute(media, request, auth, storable)
+                .await
+                .response
         }
         Err(message) => plain_error(StatusCode::BAD_REQUEST, message),
     }
@@ -340,7 +443,13 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, Value>,
 }
 
-fn respond(media: Media, mut response: GraphQLResponse) -> Response {
+fn respond(media: Media, response: GraphQLResponse) -> Response {
+    let (status, body) = encode(media, response);
+    (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
+}
+
+/// The status and body of a GraphQL response.
+fn encode(media: Media, mut response: GraphQLResponse) -> (StatusCode, Bytes) {
     super::request_id::tag_errors(&mut response.errors);
     // A request error (parse, validation, limits, variables) happens before
     // execution: no data at all and no error carries a field path.
@@ -358,12 +467,10 @@ fn respond(media: Media, mut response: GraphQLResponse) -> Response {
         StatusCode::OK
     };
     match serde_json::to_vec(&body) {
-        Ok(bytes) => (
-            status,
-            [(header::CONTENT_TYPE, media.content_type())],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => plain_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        Ok(bytes) => (status, Bytes::from(bytes)),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Bytes::from_static(br#"{"errors":[{"message":"internal error"}]}"#),
+        ),
     }
 }

@@ -45,10 +45,14 @@ pub async fn readyz(State(db): State<Db>, State(cache): State<Cache>) -> Respons
 }
 
 /// Prometheus text format.
-pub async fn metrics(State(metrics): State<Metrics>, State(db): State<Db>) -> Response {
+pub async fn metrics(
+    State(metrics): State<Metrics>,
+    State(db): State<Db>,
+    State(cache): State<Cache>,
+) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(&db),
+        metrics.render(&db, cache.responses().counts()),
     )
         .into_response()
 }

@@ -7,6 +7,7 @@
 //! into HTTP responses. Must never: resolve fields, touch the database other
 //! than through the schema, or know any domain type.
 
+mod caching;
 pub mod client;
 pub mod errors;
 pub mod graphql;

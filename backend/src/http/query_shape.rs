@@ -36,7 +36,23 @@ pub struct Shape {
     pub introspects: bool,
     /// Whether a string literal holds a control character.
     pub control_characters: bool,
+    /// Whether it is a query asking only the catalog's public root fields
+    /// ([`PUBLIC_ROOTS`]): its answer may be shared (the response cache,
+    /// HTTP caching), if it also never asked who the viewer is.
+    pub public: bool,
 }
+
+/// Root query fields whose answers are the same for everyone (the catalog).
+pub const PUBLIC_ROOTS: [&str; 8] = [
+    "books",
+    "book",
+    "contributors",
+    "contributor",
+    "genres",
+    "genre",
+    "node",
+    "__typename",
+];
 
 /// Per fragment: its shape (aliases, depth, mutation fields when spread at
 /// the top of a mutation). Computed once each, so spreading a fragment many
@@ -94,6 +110,7 @@ impl<'a> Measure<'a> {
                         mutation_fields: 1,
                         introspects: introspection || below.introspects,
                         control_characters: literals || below.control_characters,
+                        public: false,
                     }
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
@@ -167,7 +184,10 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
         document,
         fragments: HashMap::new(),
     };
-    let mut total = Shape::default();
+    let mut total = Shape {
+        public: true,
+        ..Shape::default()
+    };
     let selected = document
         .operations
         .iter()
@@ -192,6 +212,18 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
         }
         total.introspects |= shape.introspects;
         total.control_characters |= shape.control_characters || defaults;
+        total.public &= operation.ty == OperationType::Query
+            && operation
+                .selection_set
+                .node
+                .items
+                .iter()
+                .all(|item| match &item.node {
+                    Selection::Field(field) => {
+                        PUBLIC_ROOTS.contains(&field.node.name.node.as_str())
+                    }
+                    _ => false,
+                });
     }
     total
 }

@@ -24,6 +24,7 @@ pub const BACKOFF: Duration = Duration::from_secs(1);
 pub struct Instance {
     pub router: Router,
     pub db: Db,
+    pub cache: bookstore::cache::Cache,
     pub proxy: ChaosProxy,
 }
 
@@ -43,6 +44,7 @@ impl Instance {
         let state = AppState::new(&config).expect("app state");
         Self {
             db: state.db.clone(),
+            cache: state.cache.clone(),
             router: router(state, &config),
             proxy,
         }

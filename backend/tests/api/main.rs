@@ -25,6 +25,7 @@ mod orders;
 mod outbox;
 mod production;
 mod request_ids;
+mod response_cache;
 mod schema;
 mod search;
 mod snapshots;

@@ -92,6 +92,11 @@ impl TestApp {
                 "DATABASE_POOL_SIZE" => Some("4".to_owned()),
                 "SMTP_URL" => Some(smtp.clone()),
                 "PUBLIC_URL" => Some(PUBLIC_URL.to_owned()),
+                // Off unless a test turns it on (`response_cache` tests do):
+                // many tests read on another instance right after a write,
+                // which the response cache answers only once the write's
+                // message arrived.
+                "RESPONSE_CACHE_MB" => Some("0".to_owned()),
                 _ => None,
             }
         })

@@ -134,9 +134,10 @@ impl BookMutation {
             Ok(write) => write,
             Err(rejection) => return Ok(BookPayload::refused(rejection, &credits, &genre_ids)),
         };
-        // Nothing cached held the new book itself; its contributors' lists
-        // and the listing counts now miss it.
-        let entries: Vec<Entry> = contributor_lists(&write.contributor_ids)
+        // Nothing cached held the new book itself (a lookup of its id found
+        // nothing); its contributors' lists and the listing counts miss it.
+        let entries: Vec<Entry> = std::iter::once(Entry::Entity(Kind::Book, write.book.id))
+            .chain(contributor_lists(&write.contributor_ids))
             .chain([Entry::BookCounts])
             .collect();
         forget(ctx, &entries).await;

@@ -146,22 +146,24 @@ impl ContributorMutation {
         if checks.failed() {
             return Ok(ContributorPayload::failed(checks.into_errors()));
         }
-        let mut conn = primary_connection(ctx).await?;
-        // A new contributor is credited nowhere yet: nothing cached is stale.
-        Ok(
-            match db::contributors::create(&mut conn, &contributor, slug_policy)
+        let created = {
+            let mut conn = primary_connection(ctx).await?;
+            db::contributors::create(&mut conn, &contributor, slug_policy)
                 .await
                 .map_err(Error::from)?
-            {
-                Ok(contributor) => ContributorPayload {
+        };
+        Ok(match created {
+            Ok(contributor) => {
+                // Credited nowhere yet, but the list of contributors (and a
+                // lookup of its id or slug) now finds it.
+                forget(ctx, &[Entry::Entity(Kind::Contributor, contributor.id)]).await;
+                ContributorPayload {
                     contributor: Some(contributor),
                     user_errors: Vec::new(),
-                },
-                Err(rejection) => {
-                    ContributorPayload::failed(vec![contributor_rejection(rejection)])
                 }
-            },
-        )
+            }
+            Err(rejection) => ContributorPayload::failed(vec![contributor_rejection(rejection)]),
+        })
     }
 
     /// Staff only. Changes the fields given; every book crediting the

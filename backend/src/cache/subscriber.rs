@@ -1,0 +1,179 @@
+//! The invalidation channel: every write's tags reach every instance's
+//! response cache through Redis pub/sub (one subscriber connection per
+//! instance), published in the same pipeline as the write's Redis
+//! invalidation, so a message arrives only after the entries it names
+//! are gone from Redis.
+//!
+//! The response cache serves only while this instance is subscribed and
+//! hears from Redis: a heartbeat (`PING` on the subscriber connection)
+//! every [`HEARTBEAT`]; a pong slower than the Redis timeout bypasses the
+//! cache until it comes (messages on one connection arrive in order, so
+//! nothing published before is lost), a connection that fails or stays
+//! silent is dropped and, once subscribed again, everything stored before
+//! is forgotten. Never blocks a request; never logs more than once per
+//! outage.
+
+use std::pin::pin;
+use std::sync::Weak;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{PubSubSink, PubSubStream};
+
+use super::client::{Cache, Inner};
+use super::responses::{ResponseCache, Tag};
+
+/// How often the subscriber checks that Redis still hears it.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+/// A pong later than this means the connection is lost.
+const DEAD_AFTER: Duration = Duration::from_secs(5);
+/// The message that drops every stored answer everywhere (an instance that
+/// missed invalidations while away from Redis sends it when it catches up).
+pub(super) const FLUSH: &str = "*";
+
+impl Cache {
+    /// The channel invalidation messages travel on.
+    pub(super) fn invalidation_channel(&self) -> String {
+        self.namespaced("invalidations")
+    }
+
+    /// The message naming `tags`.
+    pub(super) fn invalidation_message(tags: &[Tag]) -> String {
+        tags.iter()
+            .map(|tag| tag.encode())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The in-process response cache (off without Redis).
+    pub fn responses(&self) -> &ResponseCache {
+        &self.inner.responses
+    }
+
+    /// Starts this instance's subscriber (when the response cache is on):
+    /// until it is subscribed, the response cache is bypassed. Ends when
+    /// the last handle to this cache is dropped.
+    pub fn start_listening(&self) {
+        let Some(client) = self.inner.client.clone() else {
+            return;
+        };
+        if !self.inner.responses.enabled() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        let channel = self.invalidation_channel();
+        let timeout = self.inner.settings.timeout;
+        let backoff = self.inner.settings.backoff.clamp(HEARTBEAT, DEAD_AFTER);
+        runtime.spawn(async move {
+            let mut failing = false;
+            loop {
+                let outcome = subscribe(&client, &channel, timeout, &weak, &mut failing).await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                inner.responses.unsubscribed();
+                drop(inner);
+                if let Err(reason) = outcome
+                    && !failing
+                {
+                    tracing::warn!(%reason, "response cache bypassed: not subscribed to invalidations");
+                    failing = true;
+                }
+                tokio::time::sleep(backoff).await;
+            }
+        });
+    }
+}
+
+/// One subscription, until it fails (or the cache is dropped: `Ok`).
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    timeout: Duration,
+    cache: &Weak<Inner>,
+    failing: &mut bool,
+) -> Result<(), String> {
+    let pubsub = tokio::time::timeout(timeout.max(Duration::from_secs(1)), async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    })
+    .await
+    .map_err(|_| "no answer".to_owned())?
+    .map_err(|error| error.to_string())?;
+    let (sink, stream) = pubsub.split();
+    match cache.upgrade() {
+        Some(inner) => inner.responses.subscribed(),
+        None => return Ok(()),
+    }
+    if std::mem::take(failing) {
+        tracing::info!("subscribed to invalidations again: response cache on");
+    }
+    let mut reading = pin!(read(stream, cache.clone()));
+    let mut beating = pin!(heartbeat(sink, timeout, cache.clone()));
+    tokio::select! {
+        outcome = &mut reading => outcome,
+        outcome = &mut beating => outcome,
+    }
+}
+
+/// Applies every message to this instance's response cache.
+async fn read(mut stream: PubSubStream, cache: Weak<Inner>) -> Result<(), String> {
+    while let Some(message) = stream.next().await {
+        let Some(inner) = cache.upgrade() else {
+            return Ok(());
+        };
+        let Ok(text) = message.get_payload::<String>() else {
+            continue;
+        };
+        if text == FLUSH {
+            inner.responses.flush();
+            continue;
+        }
+        let tags: Vec<Tag> = text.split_whitespace().filter_map(Tag::decode).collect();
+        // As the writing instance does: a request from now on must not join
+        // a load of this instance's that began before the write (it could
+        // return the old row, and its answer would be stored as new).
+        let cache = Cache { inner };
+        for tag in &tags {
+            if let Tag::Entity(kind, id) = tag {
+                cache.inner.flights.forget(&cache.key(*kind, id));
+            }
+        }
+        cache.inner.responses.invalidate(&tags);
+    }
+    Err("the subscriber connection closed".to_owned())
+}
+
+/// Pings on the subscriber connection: a slow pong bypasses the cache until
+/// it arrives, a missing one ends the subscription.
+async fn heartbeat(
+    mut sink: PubSubSink,
+    timeout: Duration,
+    cache: Weak<Inner>,
+) -> Result<(), String> {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        let Some(inner) = cache.upgrade() else {
+            return Ok(());
+        };
+        let mut ping = pin!(sink.ping::<redis::Value>());
+        match tokio::time::timeout(timeout, &mut ping).await {
+            Ok(result) => {
+                result.map_err(|error| error.to_string())?;
+            }
+            Err(_) => {
+                inner.responses.unsubscribed();
+                tokio::time::timeout(DEAD_AFTER, &mut ping)
+                    .await
+                    .map_err(|_| format!("no pong within {DEAD_AFTER:?}"))?
+                    .map_err(|error| error.to_string())?;
+                // Everything published before the ping has arrived.
+                inner.responses.resumed();
+            }
+        }
+    }
+}

@@ -38,6 +38,7 @@ trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; [ -n "$STOREFRONT" ] && ki
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --locked -p bookstore -p bookstore-web >&2
 BIN=target/release/bookstore
+WEB_BIN=${WEB_BIN:-target/release/bookstore-web}  # another storefront build, to compare
 
 if [ "${RESEED:-0}" = 1 ] || ! psql "$PGURL/$DB" -tAc 'SELECT count(*) FROM books' 2>/dev/null | grep -qx 10000; then
   psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >&2
@@ -49,7 +50,7 @@ DATABASE_URL="$PGURL/$DB" REDIS_URL="$REDIS" CACHE_NAMESPACE=$NAMESPACE BIND_ADD
   SERVE_RUNS_WORKER=false RUST_LOG=warn $BIN serve >"$WORK/backend.log" 2>&1 &
 SERVER=$!
 GRAPHQL_URL="$BACKEND/graphql" BIND_ADDR=127.0.0.1:$WEB_PORT RUST_LOG=warn \
-  target/release/bookstore-web >"$WORK/web.log" 2>&1 &
+  "$WEB_BIN" >"$WORK/web.log" 2>&1 &
 STOREFRONT=$!
 for _ in $(seq 100); do
   curl -fs "$BACKEND/healthz" >/dev/null && curl -fs "$WEB/healthz" >/dev/null && break

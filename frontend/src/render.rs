@@ -25,6 +25,9 @@ impl Templates {
         }
     }
 
+    // Start-up: minijinja-embed's generated code `expect`s its own templates,
+    // which the build script already parsed (release builds only).
+    #[allow(clippy::expect_used)]
     fn environment() -> Environment<'static> {
         let mut env = Environment::new();
         #[cfg(debug_assertions)]

@@ -105,7 +105,7 @@ run() { # $1 = scenario
   web0=$(ticks $STOREFRONT); api0=$(ticks $SERVER); pg0=$(ticks $pg); redis0=$(ticks $REDIS_PID)
   # wrk's own CPU: the subshell's children times (bash `times`, 2nd line).
   ( wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/$1.lua" "$WEB" >"$WORK/wrk.out" 2>&1 || true
-    times | tail -1 >"$WORK/wrk.times" )
+    times >"$WORK/wrk.times.all"; tail -1 "$WORK/wrk.times.all" >"$WORK/wrk.times" )
   out=$(cat "$WORK/wrk.out")
   local requests rps p50 p99 errors
   requests=$(awk '/requests in/ { print $1 }' <<<"$out")

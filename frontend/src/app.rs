@@ -1,6 +1,7 @@
 //! Wires the storefront: the router (every page area's routes, the
-//! stylesheet, the health check), the guard in front of every form, the
-//! security headers on every answer, and the server with its graceful
+//! stylesheet, the health check), the guard in front of every form,
+//! conditional GET and compression (gzip, brotli), the security headers on
+//! every answer, and the server with its graceful
 //! shutdown.
 //!
 //! Owns no handler logic beyond the two static answers; it must never hold
@@ -11,11 +12,12 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{caller, forms, pages, stylesheet};
+use crate::{caller, conditional, forms, pages, stylesheet};
 
 /// What pages may load: only this site's stylesheet and forms, no scripts
 /// of anyone's, no framing (clickjacking), no `<base>` tricks.
@@ -40,6 +42,10 @@ pub fn router(state: AppState) -> Router {
             forms::guard,
         ))
         .with_state(state)
+        // Conditional GET (304 for a public page the client has), then
+        // gzip or brotli for what the client accepts.
+        .layer(axum::middleware::from_fn(conditional::middleware))
+        .layer(CompressionLayer::new())
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

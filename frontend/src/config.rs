@@ -16,6 +16,9 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use crate::tokens::random_token;
 use bookstore_edge::forwarded::TrustedProxies;
 
+mod caching;
+pub use caching::CachingConfig;
+
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";
 const DEFAULT_BACKEND_TIMEOUT_MS: &str = "5000";
@@ -111,6 +114,9 @@ pub struct Config {
         value_parser = TrustedProxies::parse,
     )]
     pub trusted_proxies: TrustedProxies,
+
+    #[command(flatten)]
+    pub caching: CachingConfig,
 }
 
 /// Where the storefront runs: production requires its secrets.

@@ -5,18 +5,21 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `stylesheet`, `queries` (leaves; trusted
-//! proxies, request ids and the healthcheck probe are `bookstore_edge`); `caller`; `api`; `render`; `config`; `state`; `session`; `forms`,
-//! `pages`; `app`. The crate root only
+//! `tokens`, `money`, `cookies`, `stylesheet`, `queries`, `conditional`,
+//! `page_cache` (leaves; trusted proxies, request ids and the healthcheck
+//! probe are `bookstore_edge`); `caller`; `api`; `render`; `config`;
+//! `state`; `session`; `forms`, `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
 pub mod api;
 pub mod app;
 pub mod caller;
+pub mod conditional;
 pub mod config;
 pub mod cookies;
 pub mod forms;
 pub mod money;
+pub mod page_cache;
 pub mod pages;
 pub mod queries;
 pub mod render;

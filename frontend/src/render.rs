@@ -25,6 +25,9 @@ impl Templates {
         }
     }
 
+    // Start-up: minijinja-embed's generated code `expect`s its own templates,
+    // which the build script already parsed (release builds only).
+    #[allow(clippy::expect_used)]
     fn environment() -> Environment<'static> {
         let mut env = Environment::new();
         #[cfg(debug_assertions)]
@@ -41,6 +44,15 @@ impl Templates {
     /// Renders `name` with `context`; a template error is logged and shown
     /// as the plain 500 page.
     pub fn render(&self, status: StatusCode, name: &str, context: Value) -> Response {
+        match self.html(name, context) {
+            Some(html) => (status, Html(html)).into_response(),
+            None => failure(),
+        }
+    }
+
+    /// The HTML of `name` rendered with `context`; `None` (logged) when the
+    /// template fails.
+    pub fn html(&self, name: &str, context: Value) -> Option<String> {
         #[cfg(debug_assertions)]
         let env = Self::environment();
         #[cfg(not(debug_assertions))]
@@ -48,19 +60,20 @@ impl Templates {
         let rendered = env
             .get_template(name)
             .and_then(|template| template.render(context));
-        match rendered {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(error) => {
-                tracing::error!(%error, template = name, "template failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                    "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1><p>Please try again.</p>",
-                )
-                    .into_response()
-            }
-        }
+        rendered
+            .map_err(|error| tracing::error!(%error, template = name, "template failed"))
+            .ok()
     }
+}
+
+/// The plain 500 page, for a template that failed.
+pub fn failure() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1><p>Please try again.</p>",
+    )
+        .into_response()
 }
 
 impl Default for Templates {

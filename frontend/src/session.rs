@@ -14,7 +14,7 @@
 //! shows; it must never put a token anywhere but a cookie or the backend
 //! request.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -77,6 +77,19 @@ impl Visitor {
         mac.update(b"|");
         mac.update(self.session.as_deref().unwrap_or_default().as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// What a page rendered to be kept (`pages::public`) holds where this
+    /// visitor's CSRF token goes: random per process, so no page text can
+    /// forge it, and never sent (every answer fills it in, [`Visitor::fill_csrf`]).
+    pub fn csrf_placeholder() -> &'static str {
+        static PLACEHOLDER: LazyLock<String> = LazyLock::new(random_token);
+        &PLACEHOLDER
+    }
+
+    /// `html` with every placeholder replaced by this visitor's token.
+    pub fn fill_csrf(&self, html: &str) -> String {
+        html.replace(Self::csrf_placeholder(), &self.csrf_token())
     }
 
     /// Whether a submitted token is this visitor's (constant time).

@@ -1,14 +1,17 @@
 //! What every handler shares: the backend client, the templates, the cookie
-//! rules and the CSRF secret.
+//! rules, the CSRF secret and the kept copies of rendered pages.
 //!
 //! Owns building that state from the configuration. It holds no handler
 //! logic and never imports `pages`, `session` or `app` (they import it).
 
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
+use crate::page_cache::PageCache;
 use crate::render::Templates;
 use bookstore_edge::forwarded::TrustedProxies;
 
@@ -21,6 +24,10 @@ pub struct AppState {
     pub csrf_secret: Arc<[u8]>,
     /// Whose `X-Forwarded-For` and `X-Request-Id` are believed.
     pub trusted_proxies: TrustedProxies,
+    /// Rendered catalog pages, by the backend's tag of their data.
+    pub page_cache: Arc<PageCache>,
+    /// `Cache-Control` of a public page (`PAGE_MAX_AGE_SECS`).
+    pub public_cache_control: HeaderValue,
 }
 
 impl AppState {
@@ -31,6 +38,11 @@ impl AppState {
             cookies: Cookies::new(config.cookie_secure),
             csrf_secret: Arc::from(config.csrf_secret.expose()),
             trusted_proxies: config.trusted_proxies.clone(),
+            page_cache: Arc::new(PageCache::new(config.caching.page_cache_bytes)),
+            public_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                config.caching.page_max_age.as_secs()
+            ))?,
         })
     }
 }

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, Request};
-use axum::routing::post;
+use axum::routing::any;
 use bookstore_test_support::TestDatabase;
 use bookstore_web::config::Config;
 use tower::ServiceExt;
@@ -36,7 +36,8 @@ async fn fake_backend_answering(answer: &'static str) -> (String, Arc<Mutex<Vec<
     let record = seen.clone();
     let router = axum::Router::new().route(
         "/graphql",
-        post(move |headers: HeaderMap| {
+        // Public pages GET their query, forms POST theirs.
+        any(move |headers: HeaderMap| {
             let record = record.clone();
             async move {
                 let header = |name: &str| {

@@ -1,21 +1,22 @@
 //! Browsing: the home page, the catalog (search, filters, sort, pages), a
 //! book's page and a contributor's page.
 //!
-//! Owns the public, read-only pages: they send no session to the backend
-//! and must never change anything.
+//! Owns the public, read-only pages: they send no session to the backend,
+//! answer through `public` (conditional backend calls, kept copies, public
+//! caching for anonymous visitors) and must never change anything.
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::page::{api_error_page, not_found_page, page};
+use super::page::not_found_page;
 use super::params::{PageParams, Window, page_links, set};
+use super::public::{View, public_page};
 use crate::money::price_cents;
 use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
 use crate::session::Visitor;
@@ -33,20 +34,17 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
-    match state.api.run::<Home>(queries::home::Variables, None).await {
-        Ok(data) => page(
-            &state,
-            &visitor,
-            StatusCode::OK,
+    public_page::<Home>(&state, &visitor, "/", queries::home::Variables, |data| {
+        View::Page(
             "home.html",
             context! {
                 title => "Books worth keeping",
                 books => Value::from(Serde(&data.books.nodes)),
                 genres => Value::from(Serde(&data.genres)),
             },
-        ),
-        Err(error) => api_error_page(&state, &error),
-    }
+        )
+    })
+    .await
 }
 
 /// The catalog's URL parameters, as typed by a shopper (all optional, empty
@@ -155,32 +153,30 @@ pub async fn catalog(
         filter: Some(filter),
         sort,
     };
-    let data = match state.api.run::<Catalog>(variables, None).await {
-        Ok(data) => data,
-        Err(error) => return api_error_page(&state, &error),
-    };
-    let (next, previous) = page_links!(data.books.page_info, |after, before| params
-        .with_cursors(after, before));
-    let title = match set(&params.q) {
-        Some(text) => format!("Results for “{text}”"),
-        None => "All books".to_owned(),
-    };
-    page(
-        &state,
-        &visitor,
-        StatusCode::OK,
-        "catalog.html",
-        context! {
-            title,
-            books => Value::from(Serde(&data.books.nodes)),
-            total => data.books.total_count,
-            genres => Value::from(Serde(&data.genres)),
-            params => Value::from(Serde(&params)),
-            errors => errors.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-            next,
-            previous,
-        },
-    )
+    // The page's key: its parameters in a fixed order (unknown ones dropped).
+    let key = params.with_cursors(params.after.clone(), params.before.clone());
+    public_page::<Catalog>(&state, &visitor, &key, variables, |data| {
+        let (next, previous) = page_links!(data.books.page_info, |after, before| params
+            .with_cursors(after, before));
+        let title = match set(&params.q) {
+            Some(text) => format!("Results for “{text}”"),
+            None => "All books".to_owned(),
+        };
+        View::Page(
+            "catalog.html",
+            context! {
+                title,
+                books => Value::from(Serde(&data.books.nodes)),
+                total => data.books.total_count,
+                genres => Value::from(Serde(&data.genres)),
+                params => Value::from(Serde(&params)),
+                errors => errors.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                next,
+                previous,
+            },
+        )
+    })
+    .await
 }
 
 pub async fn book(
@@ -188,18 +184,16 @@ pub async fn book(
     visitor: Visitor,
     Path(slug): Path<String>,
 ) -> Response {
+    let key = format!("/books/{slug}");
     let variables = queries::book_page::Variables { slug };
-    match state.api.run::<BookPage>(variables, None).await {
-        Ok(queries::book_page::ResponseData { book: Some(book) }) => page(
-            &state,
-            &visitor,
-            StatusCode::OK,
+    public_page::<BookPage>(&state, &visitor, &key, variables, |data| match data.book {
+        Some(book) => View::Page(
             "book.html",
             context! { title => book.title.clone(), book => Value::from(Serde(&book)) },
         ),
-        Ok(_) => not_found_page(&state),
-        Err(error) => api_error_page(&state, &error),
-    }
+        None => View::Answer(not_found_page(&state)),
+    })
+    .await
 }
 
 pub async fn contributor(
@@ -218,29 +212,30 @@ pub async fn contributor(
         last: window.last,
         before: window.before,
     };
-    let contributor = match state.api.run::<ContributorPage>(variables, None).await {
-        Ok(data) => match data.contributor {
-            Some(contributor) => contributor,
-            None => return not_found_page(&state),
-        },
-        Err(error) => return api_error_page(&state, &error),
-    };
-    let (next, previous) = page_links!(contributor.books.page_info, |after, before| {
-        let query = serde_urlencoded::to_string(PageParams { after, before }).unwrap_or_default();
-        format!("{path}?{query}")
-    });
-    page(
-        &state,
-        &visitor,
-        StatusCode::OK,
-        "contributor.html",
-        context! {
-            title => contributor.name.clone(),
-            contributor => Value::from(Serde(&contributor)),
-            next,
-            previous,
-        },
-    )
+    let key = format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(&params).unwrap_or_default()
+    );
+    public_page::<ContributorPage>(&state, &visitor, &key, variables, |data| {
+        let Some(contributor) = data.contributor else {
+            return View::Answer(not_found_page(&state));
+        };
+        let (next, previous) = page_links!(contributor.books.page_info, |after, before| {
+            let query =
+                serde_urlencoded::to_string(PageParams { after, before }).unwrap_or_default();
+            format!("{path}?{query}")
+        });
+        View::Page(
+            "contributor.html",
+            context! {
+                title => contributor.name.clone(),
+                contributor => Value::from(Serde(&contributor)),
+                next,
+                previous,
+            },
+        )
+    })
+    .await
 }
 
 #[cfg(test)]

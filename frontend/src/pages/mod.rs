@@ -11,5 +11,6 @@ pub mod catalog;
 pub mod messages;
 pub mod page;
 pub mod params;
+pub mod public;
 pub mod shop;
 pub mod staff;

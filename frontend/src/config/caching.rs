@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::or_default;
+
 const DEFAULT_PAGE_MAX_AGE_SECS: &str = "5";
 const DEFAULT_PAGE_CACHE_MIB: &str = "32";
 
@@ -40,14 +42,6 @@ pub struct CachingConfig {
         value_parser = mebibytes,
     )]
     pub page_cache_bytes: usize,
-}
-
-fn or_default<'a>(text: &'a str, default: &'a str) -> &'a str {
-    if text.trim().is_empty() {
-        default
-    } else {
-        text
-    }
 }
 
 /// At most a day: a longer public lifetime would keep stale prices around.

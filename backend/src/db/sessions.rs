@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::prepared::Prepared;
 use super::schema::sessions;
 
 #[derive(Debug, Clone, Insertable)]
@@ -64,25 +65,35 @@ pub async fn find_active_and_touch(
     idle_since: DateTime<Utc>,
     touch_before: DateTime<Utc>,
 ) -> QueryResult<Option<ActiveSession>> {
-    diesel::sql_query(
+    // Prepared (kept per connection): planning this text on every request
+    // cost more than running it.
+    Prepared::new(
         "WITH found AS (
            SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role,
                   u.email, u.name, u.created_at, u.email_verified_at
            FROM sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3),
+           WHERE s.token_hash = ",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .sql(" AND s.expires_at > ")
+    .bind::<Timestamptz, _>(now)
+    .sql(" AND s.last_seen_at > ")
+    .bind::<Timestamptz, _>(idle_since)
+    .sql(
+        "),
          touched AS (
            UPDATE sessions SET last_seen_at = $2
-           WHERE id IN (SELECT session_id FROM found) AND last_seen_at < $4
+           WHERE id IN (SELECT session_id FROM found) AND last_seen_at < ",
+    )
+    .bind::<Timestamptz, _>(touch_before)
+    .sql(
+        "
            RETURNING last_seen_at)
          SELECT f.session_id, f.user_id, f.role, f.expires_at, f.email, f.name, f.created_at,
                 f.email_verified_at,
                 coalesce((SELECT max(last_seen_at) FROM touched), f.last_seen_at) AS last_seen_at
          FROM found f",
     )
-    .bind::<Bytea, _>(token_hash)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Timestamptz, _>(idle_since)
-    .bind::<Timestamptz, _>(touch_before)
     .get_result(conn)
     .await
     .optional()

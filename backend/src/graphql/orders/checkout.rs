@@ -241,7 +241,7 @@ impl CheckoutMutation {
             Ok(Placed { order, payment }) => OrderPayload {
                 // A checkout whose card was refused placed no order.
                 order: matches!(payment, Payment::Settled | Payment::Pending)
-                    .then_some(Order(order)),
+                    .then_some(Order::new(order)),
                 user_errors: payment_errors(&payment),
             },
             Err(refusal) => OrderPayload::failed(refusal_error(ctx, refusal).await?),

@@ -4,10 +4,12 @@
 //! Never queries Postgres itself (the loaders do) and never imports
 //! `accounts`.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::{self, orders::Order as OrderRow};
+use crate::db::{self, order_pages::ListedLine, orders::Order as OrderRow};
 use crate::graphql::books::{Book, Money};
 use crate::graphql::carts::ShippingMethodCode;
 use crate::graphql::ids::{NodeType, global_id};
@@ -51,9 +53,21 @@ impl OrderStatus {
     }
 }
 
-/// An order, as its customer (or staff) sees it.
+/// An order, as its customer (or staff) sees it; with its lines when the
+/// page that listed it read them (else the order loaders fetch them).
 #[derive(Clone)]
-pub struct Order(pub OrderRow);
+pub struct Order(pub OrderRow, Option<Arc<[ListedLine]>>);
+
+impl Order {
+    pub fn new(row: OrderRow) -> Self {
+        Self(row, None)
+    }
+
+    /// An order whose lines (and their books, if read) came with its page.
+    pub fn listed(row: OrderRow, lines: Vec<ListedLine>) -> Self {
+        Self(row, Some(lines.into()))
+    }
+}
 
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
@@ -66,6 +80,10 @@ pub struct OrderLine {
     pub line_total: Money,
     #[graphql(skip)]
     pub book_id: Option<i64>,
+    /// The book as it is now, when it was read with the line's page
+    /// (`Some(None)`: deleted); `None`: the loader fetches it.
+    #[graphql(skip)]
+    pub read_book: Option<Option<Book>>,
 }
 
 impl OrderLine {
@@ -81,6 +99,7 @@ impl OrderLine {
             isbn: line.isbn,
             quantity: line.quantity,
             book_id: line.book_id,
+            read_book: None,
         }
     }
 }
@@ -216,6 +235,21 @@ impl Order {
     }
     #[graphql(complexity = "10 * child_complexity")]
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        if let Some(listed) = &self.1 {
+            return Ok(listed
+                .iter()
+                .map(|ListedLine(line, book)| {
+                    let mut shown = OrderLine::new(line.clone(), &self.0.currency);
+                    // A line without its book is one whose book was
+                    // deleted (its id is nulled), or one read without books:
+                    // the loader then fetches it by id.
+                    if book.is_some() || line.book_id.is_none() {
+                        shown.read_book = Some(book.clone());
+                    }
+                    shown
+                })
+                .collect());
+        }
         let lines = ctx
             .data_unchecked::<OrderLoaders>()
             .load_one(LinesOfOrder(self.0.id))
@@ -256,6 +290,9 @@ impl Order {
 impl OrderLine {
     /// The book as it is now (null if it was deleted).
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
+        if let Some(book) = &self.read_book {
+            return Ok(book.clone());
+        }
         match self.book_id {
             Some(id) => Ok(ctx.data_unchecked::<Loaders>().load_one(BookId(id)).await?),
             None => Ok(None),

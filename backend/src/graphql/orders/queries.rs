@@ -1,8 +1,9 @@
 //! Reading orders: `order` (one by number, for whoever may see it: see
 //! [`super::access`]), the staff's `orders` list, and [`user_orders`],
 //! which serves `User.orders`.
-//! Every list pages the same way ([`OrderList`]): the page and its lines in
-//! one statement, the count only when asked for. Never changes an order.
+//! Every list pages the same way ([`OrderList`]): the page, its lines and
+//! their books in one statement (handed to the orders, not the loaders), the
+//! count only when asked for. Never changes an order.
 
 use async_graphql::{Context, Object, Result};
 use diesel_async::AsyncPgConnection;
@@ -10,10 +11,12 @@ use diesel_async::AsyncPgConnection;
 use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
-use crate::db::{self, order_pages::Listed};
+use crate::db::{
+    self,
+    order_pages::{Details, Listed},
+};
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
-use crate::graphql::loaders::{LinesOfOrder, OrderLoaders};
 use crate::graphql::pagination::{Page, PageArgs, page_complexity, split_extra};
 
 /// Which orders a list shows.
@@ -31,14 +34,14 @@ impl OrderList<'_> {
         conn: &mut AsyncPgConnection,
         offset: i64,
         limit: i64,
-        with_lines: bool,
+        details: Details,
     ) -> diesel::QueryResult<Vec<Listed>> {
         match self {
             OrderList::OfUser(user_id) => {
-                db::order_pages::page_for_user(conn, user_id, offset, limit, with_lines).await
+                db::order_pages::page_for_user(conn, user_id, offset, limit, details).await
             }
             OrderList::ByStatus(status) => {
-                db::order_pages::page_by_status(conn, status, offset, limit, with_lines).await
+                db::order_pages::page_by_status(conn, status, offset, limit, details).await
             }
         }
     }
@@ -51,16 +54,24 @@ impl OrderList<'_> {
     }
 
     /// One page of the list: one statement for the orders and (when the
-    /// query asks for them) their lines, handed to the order loaders; a
+    /// query asks for them) their lines and books, handed to the orders; a
     /// count only when `totalCount` is asked for (or `last` needs it).
     async fn page(self, ctx: &Context<'_>, page: PageArgs) -> Result<OrderConnection> {
         let selection = ctx.look_ahead();
-        let with_lines = selection
-            .field("edges")
-            .field("node")
-            .field("lines")
-            .exists()
-            || selection.field("nodes").field("lines").exists();
+        let nodes = [
+            selection.field("edges").field("node"),
+            selection.field("nodes"),
+        ];
+        let details = if nodes
+            .iter()
+            .any(|node| node.field("lines").field("book").exists())
+        {
+            Details::LinesAndBooks
+        } else if nodes.iter().any(|node| node.field("lines").exists()) {
+            Details::Lines
+        } else {
+            Details::None
+        };
         let mut conn = primary_connection(ctx).await?;
         let total = match page.needs_total() || selection.field("totalCount").exists() {
             true => Some(self.count(&mut conn).await.map_err(Error::from)?),
@@ -68,22 +79,18 @@ impl OrderList<'_> {
         };
         let window = page.window(total)?;
         let mut rows = self
-            .load(&mut conn, window.offset, window.limit + 1, with_lines)
+            .load(&mut conn, window.offset, window.limit + 1, details)
             .await
             .map_err(Error::from)?;
         drop(conn);
         let more = split_extra(&mut rows, window);
-        let mut orders = Vec::with_capacity(rows.len());
-        let mut lines = Vec::new();
-        for (order, order_lines) in rows {
-            if let Some(order_lines) = order_lines {
-                lines.push((LinesOfOrder(order.id), order_lines));
-            }
-            orders.push(Order(order));
-        }
-        if !lines.is_empty() {
-            ctx.data_unchecked::<OrderLoaders>().feed_many(lines).await;
-        }
+        let orders = rows
+            .into_iter()
+            .map(|(order, lines)| match lines {
+                Some(lines) => Order::listed(order, lines),
+                None => Order::new(order),
+            })
+            .collect();
         Ok(Page::new(orders, window, total, more).into())
     }
 }
@@ -122,7 +129,7 @@ impl OrderQuery {
             access_token: access_token.as_deref(),
             email: email.as_deref(),
         };
-        Ok(visible_order(ctx, &number, proof).await?.map(Order))
+        Ok(visible_order(ctx, &number, proof).await?.map(Order::new))
     }
 
     /// Staff: all orders (optionally of one status), oldest first.

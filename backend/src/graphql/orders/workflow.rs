@@ -134,7 +134,7 @@ async fn apply(ctx: &Context<'_>, order_id: i64, action: Action<'_>) -> Result<O
     .await?;
     Ok(match transition {
         Transition::Done(order, _) => OrderPayload {
-            order: Some(Order(order)),
+            order: Some(Order::new(order)),
             user_errors: Vec::new(),
         },
         Transition::Rejected(order) => OrderPayload {
@@ -150,11 +150,11 @@ async fn apply(ctx: &Context<'_>, order_id: i64, action: Action<'_>) -> Result<O
                     )
                 },
             )],
-            order: Some(Order(order)),
+            order: Some(Order::new(order)),
         },
         Transition::RefundFailed(order, reason) => OrderPayload {
             user_errors: vec![UserError::new(&[], UserErrorCode::PaymentFailed, reason)],
-            order: Some(Order(order)),
+            order: Some(Order::new(order)),
         },
         Transition::NotFound => OrderPayload::not_found(),
     })

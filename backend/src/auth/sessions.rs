@@ -30,6 +30,11 @@ pub struct Viewer {
     /// so `viewer` costs nothing more; `None` for a session started by
     /// this request (the sign-in has the user at hand).
     pub profile: Option<Profile>,
+    /// The version of everything `viewer` shows this user, as of the start
+    /// of the request (`db::sessions::ActiveSession::data_version`); `None`
+    /// for a session started by this request.
+    #[serde(default)]
+    pub data_version: Option<i64>,
 }
 
 /// What the user sees of themself, as of the start of the request: never
@@ -91,6 +96,7 @@ impl Sessions {
             last_seen_at: now,
             expires_at,
             profile: None,
+            data_version: None,
         };
         Ok((token, viewer))
     }
@@ -122,6 +128,7 @@ impl Sessions {
                 created_at: found.created_at,
                 email_verified_at: found.email_verified_at,
             }),
+            data_version: Some(found.data_version),
         }))
     }
 

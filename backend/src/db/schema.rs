@@ -251,6 +251,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
+        data_version -> Int8,
     }
 }
 

@@ -42,6 +42,10 @@ pub struct ActiveSession {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// The version of everything the user's `viewer` shows (moved by
+    /// triggers on every write to it).
+    #[diesel(sql_type = BigInt)]
+    pub data_version: i64,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, session: &NewSession) -> QueryResult<i64> {
@@ -70,7 +74,7 @@ pub async fn find_active_and_touch(
     Prepared::new(
         "WITH found AS (
            SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role,
-                  u.email, u.name, u.created_at, u.email_verified_at
+                  u.email, u.name, u.created_at, u.email_verified_at, u.data_version
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = ",
     )
@@ -90,7 +94,7 @@ pub async fn find_active_and_touch(
         "
            RETURNING last_seen_at)
          SELECT f.session_id, f.user_id, f.role, f.expires_at, f.email, f.name, f.created_at,
-                f.email_verified_at,
+                f.email_verified_at, f.data_version,
                 coalesce((SELECT max(last_seen_at) FROM touched), f.last_seen_at) AS last_seen_at
          FROM found f",
     )

@@ -22,7 +22,7 @@ use super::persisted::Persisted;
 use super::query_shape::{
     CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
 };
-use crate::auth::RequestAuth;
+use crate::auth::{RequestAuth, Sessions};
 use crate::cache::{Cache, Cached, Lookup, ReadTags, Ticket};
 use crate::config::Config;
 use crate::db::Db;
@@ -46,15 +46,21 @@ pub struct Endpoint {
     pub metrics: Metrics,
     /// `Cache-Control: max-age` of public `GET` answers.
     pub get_max_age: std::time::Duration,
+    /// Resolves a `viewer` query's session before it runs (to find the
+    /// viewer's kept answer).
+    pub sessions: Sessions,
 }
 
 /// Which requests a stored answer may serve: POST bodies and GET query
 /// strings are told apart.
 pub(super) const POST: u8 = 0;
 pub(super) const GET: u8 = 1;
+/// A viewer's own answers live apart from shared ones (`VIEWER + space`).
+const VIEWER: u8 = 2;
 
 /// A request that may be answered from, and stored in, the response cache.
 pub(super) struct Storable {
+    space: u8,
     ticket: Ticket,
     request: Bytes,
 }
@@ -71,7 +77,7 @@ impl Endpoint {
     pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
         Self {
             schema,
-            db,
+            db: db.clone(),
             persisted: Persisted::new(cache.clone(), &config.persisted),
             cache,
             graphiql: config.graphiql,
@@ -88,6 +94,7 @@ impl Endpoint {
             parsed_queries: Arc::new(ParsedQueries::new()),
             metrics,
             get_max_age: config.responses.get_max_age,
+            sessions: Sessions::new(db.clone(), config),
         }
     }
 
@@ -101,6 +108,7 @@ impl Endpoint {
         match self.cache.responses().lookup(space, request) {
             Lookup::Hit(cached) => Ok(cached),
             Lookup::Miss(ticket) => Err(Some(Storable {
+                space,
                 ticket,
                 // A copy: the body may be a view into the connection's much
                 // larger read buffer, which a stored slice would keep alive
@@ -126,12 +134,46 @@ impl Endpoint {
             .into_response()
     }
 
+    /// For a `viewer` query that the shared cache missed: the viewer's own
+    /// kept answer to the same request, or what storing this one needs.
+    /// Keyed by the user and their data version (read with the session, in
+    /// its one statement, which runs anyway): any write to what `viewer`
+    /// shows them moves it, so an answer kept before is never found again.
+    async fn viewer_cached(
+        &self,
+        auth: &RequestAuth,
+        shared: Storable,
+    ) -> Result<Arc<Cached>, Option<Storable>> {
+        // Without a session there is nothing of theirs to keep: resolvers
+        // will ask (and answer the error, if any) as usual.
+        let Ok(Some(viewer)) = auth.viewer(&self.sessions).await else {
+            return Err(None);
+        };
+        let Some(version) = viewer.data_version else {
+            return Err(None);
+        };
+        let mut request = Vec::with_capacity(16 + shared.request.len());
+        request.extend_from_slice(&viewer.user_id.to_le_bytes());
+        request.extend_from_slice(&version.to_le_bytes());
+        request.extend_from_slice(&shared.request);
+        let space = VIEWER + shared.space;
+        match self.cache.responses().lookup(space, &request) {
+            Lookup::Hit(cached) => Ok(cached),
+            Lookup::Miss(ticket) => Err(Some(Storable {
+                space,
+                ticket,
+                request: Bytes::from(request),
+            })),
+            Lookup::Bypass => Err(None),
+        }
+    }
+
     pub(super) async fn execute(
         &self,
         media: Media,
         mut request: Request,
         auth: RequestAuth,
-        storable: Option<Storable>,
+        mut storable: Option<Storable>,
     ) -> Answer {
         let started = std::time::Instant::now();
         let refused = |response| Answer {
@@ -183,6 +225,18 @@ impl Endpoint {
             let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
             return refused(request_error(media, "BAD_USER_INPUT", message));
         }
+        let mut kept_for_viewer = None;
+        if let (true, Some(shared)) = (shape.viewer_only, storable.take()) {
+            match self.viewer_cached(&auth, shared).await {
+                Ok(cached) => {
+                    return Answer {
+                        response: self.answer_cached(media, &cached, started),
+                        public_etag: None,
+                    };
+                }
+                Err(storable) => kept_for_viewer = storable,
+            }
+        }
         let tags = ReadTags::default();
         let consulted = auth.consultation();
         let request = request
@@ -194,7 +248,8 @@ impl Endpoint {
         for error in &mut response.errors {
             annotate(error);
         }
-        let public = shape.public && response.errors.is_empty() && !consulted.get();
+        let succeeded = response.errors.is_empty();
+        let public = shape.public && succeeded && !consulted.get();
         self.metrics.graphql_request(started.elapsed());
         let (status, body) = encode(media, response);
         let public_etag = public.then(|| etag_of(&body));
@@ -206,6 +261,10 @@ impl Endpoint {
                 etag.clone(),
                 &tags,
             );
+        } else if let (Some(storable), true) = (kept_for_viewer, succeeded) {
+            let etag = etag_of(&body);
+            let cache = self.cache.responses();
+            cache.store(storable.ticket, storable.request, body.clone(), etag, &tags);
         }
         Answer {
             response: (status, [(header::CONTENT_TYPE, media.content_type())], body)

@@ -40,6 +40,10 @@ pub struct Shape {
     /// ([`PUBLIC_ROOTS`]): its answer may be shared (the response cache,
     /// HTTP caching), if it also never asked who the viewer is.
     pub public: bool,
+    /// Whether it is a query asking only `viewer`: its answer is the
+    /// viewer's own, which may be kept for them (keyed by their data
+    /// version, `endpoint`).
+    pub viewer_only: bool,
 }
 
 /// Root query fields whose answers are the same for everyone (the catalog).
@@ -111,6 +115,7 @@ impl<'a> Measure<'a> {
                         introspects: introspection || below.introspects,
                         control_characters: literals || below.control_characters,
                         public: false,
+                        viewer_only: false,
                     }
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
@@ -186,6 +191,7 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
     };
     let mut total = Shape {
         public: true,
+        viewer_only: true,
         ..Shape::default()
     };
     let selected = document
@@ -212,20 +218,20 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
         }
         total.introspects |= shape.introspects;
         total.control_characters |= shape.control_characters || defaults;
-        total.public &= operation.ty == OperationType::Query
-            && operation
-                .selection_set
-                .node
-                .items
-                .iter()
-                .all(|item| match &item.node {
-                    Selection::Field(field) => {
-                        PUBLIC_ROOTS.contains(&field.node.name.node.as_str())
-                    }
-                    _ => false,
-                });
+        let query = operation.ty == OperationType::Query;
+        let roots = &operation.selection_set.node.items;
+        total.public &= query && only_fields(roots, &PUBLIC_ROOTS);
+        total.viewer_only &= query && only_fields(roots, &["viewer"]);
     }
     total
+}
+
+/// Whether `items` are all fields (no fragments) named in `names`.
+fn only_fields(items: &[Positioned<Selection>], names: &[&str]) -> bool {
+    items.iter().all(|item| match &item.node {
+        Selection::Field(field) => names.contains(&field.node.name.node.as_str()),
+        _ => false,
+    })
 }
 
 /// A character no text input may hold: C0 controls but tab, line feed and
@@ -322,6 +328,11 @@ mod tests {
         assert!(shape("{ book(slug: \"a\\u0000\") { title } }").control_characters);
         assert!(!shape("{ book(slug: \"a\\tb\") { title } }").control_characters);
         assert!(!shape("{ genres { __typename } }").introspects);
+        assert!(shape("query Q3 { viewer { orders(first: 2) { nodes { number } } } }").viewer_only);
+        assert!(!shape("{ viewer { email } books(first: 1) { totalCount } }").viewer_only);
+        assert!(!shape("{ ...V } fragment V on Query { viewer { email } }").viewer_only);
+        assert!(!shape("mutation { logout { loggedOut } }").viewer_only);
+        assert!(!shape("{ viewer { email } }").public);
         let document = async_graphql::parser::parse_query(
             "query A { a: genres { name } } mutation B { b: logout { loggedOut } c: logout { loggedOut } }",
         )

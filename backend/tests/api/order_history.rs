@@ -16,7 +16,7 @@ const HISTORY: &str = "{ viewer { orders(first: 10) { edges { node { number stat
 
 /// Three paid orders of `token`'s customer, of three different books;
 /// returns their numbers, newest first.
-async fn three_orders(app: &TestApp, token: &str) -> Vec<Value> {
+pub(crate) async fn three_orders(app: &TestApp, token: &str) -> Vec<Value> {
     let mut numbers = Vec::new();
     for n in 0..3 {
         let (book, _) = book_with_stock(app, n, 10).await;

@@ -11,6 +11,7 @@ use diesel_async::AsyncPgConnection;
 use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
+use crate::cache::{Kind, ReadTags};
 use crate::db::{
     self,
     order_pages::{Details, Listed},
@@ -84,6 +85,11 @@ impl OrderList<'_> {
             .map_err(Error::from)?;
         drop(conn);
         let more = split_extra(&mut rows, window);
+        if let (Details::LinesAndBooks, Some(tags)) = (details, ctx.data_opt::<ReadTags>()) {
+            // A viewer's kept answer is retired when a book it shows changes.
+            let books = rows.iter().flat_map(|(_, lines)| lines.iter().flatten());
+            tags.entities(Kind::Book, books.filter_map(|line| line.0.book_id));
+        }
         let orders = rows
             .into_iter()
             .map(|(order, lines)| match lines {

@@ -1,0 +1,11 @@
+DROP TRIGGER order_lines_data_version ON order_lines;
+DROP TRIGGER shipments_data_version ON shipments;
+DROP TRIGGER payments_data_version ON payments;
+DROP FUNCTION order_owner_data_version();
+DROP TRIGGER account_tokens_data_version ON account_tokens;
+DROP TRIGGER orders_data_version ON orders;
+DROP FUNCTION owner_data_version();
+DROP TRIGGER users_data_version ON users;
+DROP FUNCTION users_data_version();
+DROP FUNCTION bump_user_data_version(bigint);
+ALTER TABLE users DROP COLUMN data_version;

@@ -226,7 +226,7 @@ impl Endpoint {
             return refused(request_error(media, "BAD_USER_INPUT", message));
         }
         let mut kept_for_viewer = None;
-        if let (true, Some(shared)) = (shape.viewer_only, storable.take()) {
+        if let Some(shared) = storable.take_if(|_| shape.viewer_only) {
             match self.viewer_cached(&auth, shared).await {
                 Ok(cached) => {
                     return Answer {

@@ -6,6 +6,12 @@
 //! call and sets `x-request-id` on the answer; the trace layer's span
 //! ([`span`]) holds the id, so every log line of the request has it.
 //!
+//! Traces: only a trusted proxy's W3C `traceparent` is continued (a
+//! shopper's browser could otherwise pick trace ids, or force sampling);
+//! a malformed one is ignored; otherwise the page starts a new trace. The
+//! span records its `trace_id`, and [`crate::api`] passes the trace on to
+//! the backend (`bookstore_telemetry::spans`).
+//!
 //! Owns those two facts only; it never reads a body or a cookie and
 //! imports nothing of the crate (the rules shared with the backend are in
 //! `bookstore_edge`).
@@ -57,24 +63,41 @@ pub fn of(trusted: &TrustedProxies, request: &Request) -> Caller {
 
 /// The request's tracing span (the trace layer's `make_span_with`, inside
 /// [`middleware`]): at INFO, so it is on at the default level; the method,
-/// the path (never the query string) and the request id.
+/// the path (never the query string), the request id and the trace (a
+/// `traceparent` [`middleware`] let through, else a new one).
 pub fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     let id = current().map_or_else(|| "none".to_owned(), |caller| caller.request_id);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = request.uri().path(),
         request_id = id,
-    )
+        trace_id = tracing::field::Empty,
+        otel.kind = "server",
+    );
+    let incoming = request
+        .headers()
+        .get(bookstore_telemetry::HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bookstore_telemetry::TraceParent::parse);
+    bookstore_telemetry::continue_trace(&span, incoming);
+    span
 }
 
 /// The outermost layer of the storefront (see the module docs).
 pub async fn middleware(
     State(trusted): State<TrustedProxies>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let caller = of(&trusted, &request);
+    let peer_trusted = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| trusted.trusts(peer.ip()));
+    if !peer_trusted {
+        request.headers_mut().remove(bookstore_telemetry::HEADER);
+    }
     let id = caller.request_id.clone();
     let mut response = CURRENT.scope(caller, next.run(request)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -37,3 +37,4 @@ mod support;
 mod synthetic_seed;
 mod throttling;
 mod timeouts;
+mod traces;

@@ -9,6 +9,7 @@
 
 mod caching;
 pub mod client;
+pub mod cors;
 mod encoding;
 mod endpoint;
 pub mod errors;

@@ -12,6 +12,7 @@ mod cache_outages;
 mod cache_races;
 mod catalog;
 mod checkout;
+mod cors;
 mod email_accounts;
 mod guest_orders;
 mod healthcheck;

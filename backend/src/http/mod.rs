@@ -13,6 +13,7 @@ pub mod cors;
 mod encoding;
 mod endpoint;
 pub mod errors;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 mod negotiation;

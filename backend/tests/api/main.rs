@@ -14,6 +14,7 @@ mod catalog;
 mod checkout;
 mod cors;
 mod email_accounts;
+mod graphiql;
 mod guest_orders;
 mod healthcheck;
 mod http;

@@ -117,7 +117,11 @@ impl Api {
             ACCEPT,
             "application/graphql-response+json, application/json",
         );
-        if let Some(traceparent) = bookstore_telemetry::current_traceparent() {
+        // The current span's place in the trace; the page's, if the log
+        // filter left its span off.
+        let traceparent = bookstore_telemetry::current_traceparent()
+            .or_else(|| caller::current().map(|caller| caller.trace.traceparent().header_value()));
+        if let Some(traceparent) = traceparent {
             request = request.header(bookstore_telemetry::HEADER, traceparent);
         }
         if let Some(caller) = caller::current() {

@@ -200,6 +200,7 @@ const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-
 /// page (the first call of each) and the storefront's log.
 async fn pages_with(
     trusted_proxies: &str,
+    rust_log: &str,
     traceparents: &[Option<&str>],
 ) -> (Vec<bookstore_telemetry::TraceParent>, String) {
     let (graphql_url, seen) = recording_backend().await;
@@ -214,7 +215,7 @@ async fn pages_with(
         .env("GRAPHQL_URL", &graphql_url)
         .env("TRUSTED_PROXIES", trusted_proxies)
         .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -265,7 +266,12 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_storefront_continues_a_trusted_proxys_trace_and_passes_it_on() {
     let malformed = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
-    let (sent, logs) = pages_with("127.0.0.1", &[Some(TRACEPARENT), Some(malformed), None]).await;
+    let (sent, logs) = pages_with(
+        "127.0.0.1",
+        "info",
+        &[Some(TRACEPARENT), Some(malformed), None],
+    )
+    .await;
     assert_eq!(hex(&sent[0].trace_id), TRACE, "the proxy's trace goes on");
     assert_ne!(
         hex(&sent[0].parent_id),
@@ -298,6 +304,17 @@ async fn the_storefront_continues_a_trusted_proxys_trace_and_passes_it_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_peers_traceparent_is_not_continued() {
-    let (sent, _) = pages_with("", &[Some(TRACEPARENT)]).await;
+    let (sent, _) = pages_with("", "info", &[Some(TRACEPARENT)]).await;
     assert_ne!(hex(&sent[0].trace_id), TRACE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trace_goes_on_even_when_the_log_filter_turns_request_spans_off() {
+    let (sent, _) = pages_with("127.0.0.1", "warn", &[Some(TRACEPARENT), None]).await;
+    assert_eq!(hex(&sent[0].trace_id), TRACE);
+    assert_ne!(hex(&sent[0].parent_id), "00f067aa0ba902b7");
+    assert_ne!(
+        sent[1].trace_id, sent[0].trace_id,
+        "a new trace without one"
+    );
 }

@@ -25,7 +25,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 pub use context::{HEADER, TraceParent};
-pub use spans::{SpanIds, continue_trace, current_traceparent};
+pub use spans::{SpanIds, continue_trace, continue_trace_with, current_traceparent};
 
 /// Whether spans are exported (set once, by [`init`]).
 static EXPORTING: AtomicBool = AtomicBool::new(false);

@@ -27,6 +27,15 @@ pub struct SpanIds {
 }
 
 impl SpanIds {
+    /// Ids for a new span in `incoming`'s trace, or in a new trace.
+    pub fn child_of(incoming: Option<TraceParent>) -> Self {
+        Self {
+            trace_id: incoming.map_or_else(random_id, |parent| parent.trace_id),
+            span_id: random_id(),
+            sampled: incoming.is_none_or(|parent| parent.sampled),
+        }
+    }
+
     /// The `traceparent` for a call made from this span.
     pub fn traceparent(&self) -> TraceParent {
         TraceParent {
@@ -44,16 +53,20 @@ impl SpanIds {
 /// Puts `span` (a request's, declared with `trace_id = Empty`) in the
 /// trace of `incoming`, or in a new trace; records its `trace_id`.
 pub fn continue_trace(span: &Span, incoming: Option<TraceParent>) -> SpanIds {
+    continue_trace_with(span, incoming, SpanIds::child_of(incoming))
+}
+
+/// [`continue_trace`] with the ids made beforehand (`own`, from
+/// [`SpanIds::child_of`]): they are the span's unless the exporter gives
+/// it its own, so a caller that kept them can pass the trace on even when
+/// the log filter disables the span.
+pub fn continue_trace_with(span: &Span, incoming: Option<TraceParent>, own: SpanIds) -> SpanIds {
     let ids = if crate::exporting() {
         exported_ids(span, incoming)
     } else {
         None
     };
-    let ids = ids.unwrap_or_else(|| SpanIds {
-        trace_id: incoming.map_or_else(random_id, |parent| parent.trace_id),
-        span_id: random_id(),
-        sampled: incoming.is_none_or(|parent| parent.sampled),
-    });
+    let ids = ids.unwrap_or(own);
     span.record("trace_id", ids.trace_id_hex());
     span.with_subscriber(|(id, dispatch)| {
         if let Some(span) = dispatch

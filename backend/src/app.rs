@@ -5,8 +5,11 @@
 //! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
 //! process is up), `/readyz` (Postgres answers; Redis reported, not required),
 //! `/metrics` (Prometheus text; on its own internal address instead when
-//! `METRICS_ADDR` is set or in production: [`metrics_router`]). Every
-//! answer carries an `x-request-id` (`http::request_id`).
+//! `METRICS_ADDR` is set or in production: [`metrics_router`]), and
+//! GraphiQL's own scripts and styles under `/graphiql/assets/`
+//! (`http::graphiql`; nothing from a CDN).
+//! Every answer carries an `x-request-id` (`http::request_id`); `/graphql`
+//! answers CORS for the allowed origins (`http::cors`).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -26,7 +29,7 @@ use crate::db::Db;
 use crate::graphql;
 use crate::http::errors::plain_error;
 use crate::http::graphql::{Endpoint, get as graphql_get, post as graphql_post};
-use crate::http::{health, request_id};
+use crate::http::{cors, graphiql, health, request_id};
 use crate::metrics::Metrics;
 use crate::payments::{PaymentGateway, TestGateway};
 
@@ -77,8 +80,17 @@ impl AppState {
 }
 
 pub fn router(state: AppState, config: &Config) -> Router {
+    let mut graphql = get(graphql_get).post(graphql_post);
+    // Browser apps on the allowed origins (none by default: no headers).
+    if let Some(cors) = cors::layer(&config.cors) {
+        graphql = graphql.layer(cors);
+    }
     let mut routes = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", graphql)
+        .route(
+            &format!("{}/{{file}}", graphiql::ASSETS),
+            get(graphiql::asset),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // With an internal metrics address (always in production), `/metrics`

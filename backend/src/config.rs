@@ -23,6 +23,7 @@ mod responses;
 mod values;
 
 pub mod clients;
+pub mod cors;
 pub use accounts_mail::AccountsMailConfig;
 pub use breaker::BreakerConfig;
 pub use cache::CacheConfig;
@@ -227,6 +228,8 @@ pub struct Config {
     pub mail: MailConfig,
     #[command(flatten)]
     pub responses: ResponsesConfig,
+    #[command(flatten)]
+    pub cors: cors::CorsConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).

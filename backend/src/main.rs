@@ -86,9 +86,16 @@ async fn main() -> anyhow::Result<()> {
         let healthy = bookstore_edge::healthcheck::healthy(cli.config.bind_addr).await;
         std::process::exit(if healthy { 0 } else { 1 });
     }
-    bookstore::telemetry::init();
+    let telemetry = bookstore::telemetry::init()?;
     let config = cli.config.normalized().checked()?;
-    match cli.command {
+    let outcome = run(cli.command, config).await;
+    // Sends the spans still queued for the collector (if exporting).
+    telemetry.shutdown();
+    outcome
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve { seed_demo_if_empty } => bookstore::serve(config, seed_demo_if_empty).await,
         Command::Worker => bookstore::worker(config).await,
         Command::SendTestMail { to } => {

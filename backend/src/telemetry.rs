@@ -1,19 +1,14 @@
-//! Logging: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` switches
-//! to one JSON object per line. Every line a request logs is inside its
+//! Logging and tracing (`bookstore_telemetry`, shared with the storefront):
+//! `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` switches to one
+//! JSON object per line, `OTEL_EXPORTER_OTLP_ENDPOINT` turns on the OTLP
+//! span exporter (off by default). Every line a request logs is inside its
 //! span (`http::request_id::span`, at INFO), so it carries `request_id`
-//! (JSON: under `span` and `spans`).
+//! and `trace_id` (JSON: under `span` and `spans`).
 
-use tracing_subscriber::EnvFilter;
+pub use bookstore_telemetry::Telemetry;
 
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+/// Sets up logging (and span export, if configured) for `bookstore`.
+pub fn init() -> anyhow::Result<Telemetry> {
+    bookstore_telemetry::init("bookstore", &bookstore_telemetry::Settings::from_env())
+        .map_err(anyhow::Error::msg)
 }

@@ -2,10 +2,11 @@
 //! backend. A slow or absent backend becomes [`ApiError::Unavailable`]
 //! (a 503 "try again" page) within the configured timeout.
 //!
-//! Every call carries the page request's `X-Request-Id` and the shopper's
-//! address as `X-Forwarded-For` ([`crate::caller`]), so the backend
-//! throttles each shopper on their own (it believes the header only from
-//! the addresses in its `TRUSTED_PROXIES`) and logs under the same id.
+//! Every call carries the page request's trace (`traceparent`), its
+//! `X-Request-Id` and the shopper's address as `X-Forwarded-For`
+//! ([`crate::caller`]), so the backend throttles each shopper on their own
+//! (it believes these headers only from the addresses in its
+//! `TRUSTED_PROXIES`) and logs under the same id and trace.
 //!
 //! Public queries (the catalog's pages, sent with no session) go as
 //! `GET /graphql?query=…&variables=…`, conditional on the backend's `ETag`
@@ -116,6 +117,13 @@ impl Api {
             ACCEPT,
             "application/graphql-response+json, application/json",
         );
+        // The current span's place in the trace; the page's, if the log
+        // filter left its span off.
+        let traceparent = bookstore_telemetry::current_traceparent()
+            .or_else(|| caller::current().map(|caller| caller.trace.traceparent().header_value()));
+        if let Some(traceparent) = traceparent {
+            request = request.header(bookstore_telemetry::HEADER, traceparent);
+        }
         if let Some(caller) = caller::current() {
             request = request.header(caller::REQUEST_ID, caller.request_id);
             if let Some(address) = caller.address {

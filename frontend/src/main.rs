@@ -1,5 +1,5 @@
 //! The `bookstore-web` binary: reads the configuration (`--help` lists it),
-//! sets up logging, serves — or, with `healthcheck`, asks the storefront on
+//! sets up logging and tracing, serves — or, with `healthcheck`, asks the storefront on
 //! BIND_ADDR whether it is up (for container health checks). Holds nothing
 //! else.
 
@@ -36,16 +36,13 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(if healthy { 0 } else { 1 });
     }
     let config = cli.config.checked();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
-    bookstore_web::serve(config).await
+    // Logs (RUST_LOG, LOG_FORMAT=json) and, with OTEL_EXPORTER_OTLP_ENDPOINT,
+    // span export: as the backend does them.
+    let telemetry =
+        bookstore_telemetry::init("bookstore-web", &bookstore_telemetry::Settings::from_env())
+            .map_err(anyhow::Error::msg)?;
+    let outcome = bookstore_web::serve(config).await;
+    // Sends the spans still queued for the collector (if exporting).
+    telemetry.shutdown();
+    outcome
 }

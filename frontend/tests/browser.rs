@@ -1,7 +1,9 @@
 //! End-to-end: the shopper's and the staff's journeys in a real headless
 //! Chromium (Debian's `chromium`, driven by playwright-core from
 //! `frontend/e2e`), against the real storefront and backend on local ports.
-//! Screenshots of the main pages land in `target/e2e-screenshots/`.
+//! Screenshots of the main pages land in `target/e2e-screenshots/`. Also
+//! the backend's GraphiQL, with every other host blocked (it must render
+//! from the backend's own assets alone).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -60,5 +62,35 @@ async fn shopper_and_staff_journeys_in_chromium() {
     assert!(
         output.status.success(),
         "browser journeys failed:\n{stdout}\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiql_renders_in_chromium_with_other_hosts_blocked() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    require_tools(&e2e);
+    let database = bookstore_test_support::TestDatabase::seeded().await;
+    let graphql_url = support::backend(&database).await;
+    let base = graphql_url.trim_end_matches("/graphql").to_owned();
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let script = e2e.join("graphiql.mjs");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .arg(base)
+            .arg(screenshots)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "GraphiQL in the browser failed:\n{stdout}\n{stderr}"
     );
 }

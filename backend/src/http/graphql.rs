@@ -3,14 +3,14 @@
 //! `application/json`, 400 for request errors where the spec asks for it,
 //! only JSON bodies on POST (no form or text bodies a browser could send
 //! cross-site), no mutations over GET, no batches. GraphiQL on `GET` from a
-//! browser when enabled (404 otherwise). Automatic persisted queries
+//! browser when enabled (404 otherwise; its page and assets are
+//! [`super::graphiql`]'s). Automatic persisted queries
 //! ([`super::persisted`]) resolve to their text here; a request whose exact
 //! bytes have a stored answer gets it (`GET`: with its `ETag`, or `304`);
 //! everything else runs in [`Endpoint`] (`super::endpoint`).
 
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Variables};
 use axum::Extension;
@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::caching::{private_get, public_get};
@@ -75,13 +75,7 @@ pub async fn get(
         if !endpoint.graphiql {
             return plain_error(StatusCode::NOT_FOUND, "not found");
         }
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Bookstore GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return super::graphiql::page();
     }
     let Some(media) = Media::negotiate(&headers) else {
         return not_acceptable();

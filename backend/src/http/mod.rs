@@ -9,9 +9,11 @@
 
 mod caching;
 pub mod client;
+pub mod cors;
 mod encoding;
 mod endpoint;
 pub mod errors;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 mod negotiation;

@@ -165,82 +165,11 @@ async fn graphql_errors_carry_the_request_id() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_log_line_of_a_request_has_its_id() {
-    use std::process::{Command, Stdio};
-
-    // The real binary with its real (JSON) logging, on a free port.
-    let app = TestApp::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_bookstore"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.database.url)
-        .env(
-            "REDIS_URL",
-            app.config.redis_url.clone().unwrap_or_default(),
-        )
-        .env("CACHE_NAMESPACE", &app.config.cache_namespace)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("TRUSTED_PROXIES", "127.0.0.1")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info,tower_http=debug,bookstore=debug")
-        // Background jobs log their own SQL, outside any request.
-        .env("SERVE_RUNS_WORKER", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/graphql");
-    let mut reply = None;
-    for _ in 0..100 {
-        let sent = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-request-id", "log-me-7")
-            .body(json!({"query": "{ genres { name } }"}).to_string())
-            .send()
-            .await;
-        if let Ok(sent) = sent {
-            reply = Some(sent);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let reply = reply.expect("the backend answered");
-    assert_eq!(reply.headers()["x-request-id"], "log-me-7");
-    reply.text().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let pid = child.id().to_string();
-    Command::new("kill").arg(&pid).status().unwrap();
-    let output = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
-    // Every line the request logged: from the trace layer's start to its
-    // end (the SQL it ran included), and anything else in its span.
-    let lines: Vec<&str> = logs.lines().collect();
-    let start = lines
-        .iter()
-        .position(|line| line.contains("started processing request"))
-        .expect("the request was logged");
-    let end = lines
-        .iter()
-        .position(|line| line.contains("finished processing request"))
-        .expect("the response was logged");
-    let request_lines: Vec<&str> = lines
-        .iter()
-        .enumerate()
-        .filter(|(n, line)| (start..=end).contains(n) || line.contains("\"spans\""))
-        .map(|(_, line)| *line)
-        .collect();
-    assert!(
-        request_lines
-            .iter()
-            .any(|line| line.contains("bookstore::sql")),
-        "the request's SQL is logged too: {logs}"
-    );
-    for line in request_lines {
+    // The real binary with its real (JSON) logging.
+    let (status, logs) =
+        crate::traces::log_of_one_request("127.0.0.1", &[("x-request-id", "log-me-7")]).await;
+    assert_eq!(status, StatusCode::OK);
+    for line in crate::traces::request_lines(&logs) {
         assert!(line.contains("log-me-7"), "a line without the id: {line}");
     }
 }

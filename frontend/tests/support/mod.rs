@@ -57,6 +57,12 @@ pub async fn backend(database: &TestDatabase) -> String {
 }
 
 /// A backend on a free port, over `database`, with `overrides` of its
+/// configuration (no mail is sent).
+pub async fn backend_with(database: &TestDatabase, overrides: &[(&str, String)]) -> String {
+    serve_backend(database, overrides).await.0
+}
+
+/// A backend on a free port, over `database`, with `overrides` of its
 /// configuration; also returns the configuration.
 async fn serve_backend(
     database: &TestDatabase,

@@ -17,6 +17,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Value as ConstValue};
 
+use crate::metrics::labels::Operation;
+
 /// Brackets (`{`, `(`, `[`) nested deeper than this are refused before
 /// parsing: no real query comes near, and the parser's work and error
 /// message grow with it.
@@ -40,6 +42,8 @@ pub struct Shape {
     /// ([`PUBLIC_ROOTS`]): its answer may be shared (the response cache,
     /// HTTP caching), if it also never asked who the viewer is.
     pub public: bool,
+    /// The operation it runs, as metrics name it (a known name or `other`).
+    pub operation: Operation,
 }
 
 /// Root query fields whose answers are the same for everyone (the catalog).
@@ -111,6 +115,7 @@ impl<'a> Measure<'a> {
                         introspects: introspection || below.introspects,
                         control_characters: literals || below.control_characters,
                         public: false,
+                        operation: Operation::OTHER,
                     }
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
@@ -195,7 +200,9 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
             Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
             None => true,
         });
-    for (_, operation) in selected {
+    let mut names = Vec::with_capacity(1);
+    for (name, operation) in selected {
+        names.push(name);
         let operation = &operation.node;
         let shape = measure.set(&operation.selection_set.node);
         let defaults = operation.variable_definitions.iter().any(|definition| {
@@ -224,6 +231,9 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
                     }
                     _ => false,
                 });
+    }
+    if let [Some(name)] = names.as_slice() {
+        total.operation = Operation::named(Some(name.as_str()));
     }
     total
 }

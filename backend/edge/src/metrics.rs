@@ -83,6 +83,18 @@ impl Registry {
             .register_histogram(&key(name, labels), &METADATA)
     }
 
+    /// A histogram whose label values are not `&'static str` (a route
+    /// pattern from the router): copied once, here, when registered.
+    /// The caller keeps the values bounded.
+    pub fn histogram_for(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Histogram {
+        let labels: Vec<Label> = labels
+            .iter()
+            .map(|(name, value)| Label::new(*name, (*value).to_owned()))
+            .collect();
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels), &METADATA)
+    }
+
     /// The Prometheus text exposition of everything recorded so far.
     pub fn render(&self) -> String {
         self.recorder.handle().render()

@@ -45,7 +45,7 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         );
         Vec::new()
     };
-    serve_metrics(&state, &config).await?;
+    serve_metrics(&state, config.metrics_address()).await?;
     let router = app::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
@@ -60,10 +60,13 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// Serves `/metrics` alone on `METRICS_ADDR` (when set: always in
-/// production), for as long as the process runs.
-async fn serve_metrics(state: &app::AppState, config: &Config) -> anyhow::Result<()> {
-    let Some(address) = config.metrics_address() else {
+/// Serves `/metrics` alone on `address` (`METRICS_ADDR`), for as long as
+/// the process runs.
+async fn serve_metrics(
+    state: &app::AppState,
+    address: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let Some(address) = address else {
         return Ok(());
     };
     let listener = tokio::net::TcpListener::bind(address)
@@ -96,7 +99,9 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     }
     let state = app::AppState::new(&config)?;
     state.metrics.install_global();
-    serve_metrics(&state, &config).await?;
+    // Only when asked: the production default address is `serve`'s, which
+    // may run on the same host.
+    serve_metrics(&state, config.metrics_addr).await?;
     let tasks = background(&state, &config)?;
     tracing::info!("bookstore worker running (outbox delivery, periodic jobs)");
     shutdown_signal().await;

@@ -111,7 +111,9 @@ start_server() { # $1 = REDIS_URL ("" disables the cache)
   done
 }
 flush() { redis-cli --scan --pattern "$NAMESPACE:*" | xargs -r -n 500 redis-cli del >/dev/null; }
-counter() { curl -fs "$URL/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
+# A counter's total over all its labelled series (requests are labelled by
+# operation and outcome).
+counter() { curl -fs "$URL/metrics" | awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%d\n", sum }'; }
 
 printf '| scenario | cache | req/s | p50 | p99 | SQL/request | non-2xx |\n|---|---|---|---|---|---|---|\n'
 run() { # $1 = scenario, $2 = cache state label

@@ -67,8 +67,14 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         // The response cache serves once subscribed to invalidations.
         cache.start_listening();
-        let schema = graphql::build_schema(db.clone(), cache.clone(), gateway.clone(), config);
         let metrics = Metrics::new()?;
+        let schema = graphql::build_schema(
+            db.clone(),
+            cache.clone(),
+            gateway.clone(),
+            metrics.clone(),
+            config,
+        );
         Ok(Self {
             endpoint: Endpoint::new(schema, db.clone(), cache.clone(), metrics.clone(), config),
             db,

@@ -31,6 +31,7 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         tracing::info!(?applied, "applied migrations");
     }
     let state = app::AppState::new(&config)?;
+    state.metrics.install_global();
     if seed_demo_if_empty {
         let mut conn = state.db.primary().await.context("connecting to Postgres")?;
         let report = seed::demo(&mut conn).await?;
@@ -44,18 +45,7 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         );
         Vec::new()
     };
-    if let Some(address) = config.metrics_address() {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding METRICS_ADDR {address}"))?;
-        tracing::info!(%address, "metrics listening (internal)");
-        let metrics = app::metrics_router(state.clone());
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, metrics).await {
-                tracing::error!(%error, "the metrics listener stopped");
-            }
-        });
-    }
+    serve_metrics(&state, config.metrics_address()).await?;
     let router = app::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
@@ -67,6 +57,28 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         .await?;
     shut_down(tasks).await;
     tracing::info!("shut down");
+    Ok(())
+}
+
+/// Serves `/metrics` alone on `address` (`METRICS_ADDR`), for as long as
+/// the process runs.
+async fn serve_metrics(
+    state: &app::AppState,
+    address: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let Some(address) = address else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding METRICS_ADDR {address}"))?;
+    tracing::info!(%address, "metrics listening (internal)");
+    let metrics = app::metrics_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, metrics).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 
@@ -86,6 +98,10 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
         tracing::info!(?applied, "applied migrations");
     }
     let state = app::AppState::new(&config)?;
+    state.metrics.install_global();
+    // Only when asked: the production default address is `serve`'s, which
+    // may run on the same host.
+    serve_metrics(&state, config.metrics_addr).await?;
     let tasks = background(&state, &config)?;
     tracing::info!("bookstore worker running (outbox delivery, periodic jobs)");
     shutdown_signal().await;

@@ -13,14 +13,18 @@
 //! of an earlier answer (`If-None-Match` → `304`); everything else POSTs.
 //!
 //! Owns the HTTP client (one pool of kept-alive connections) and turning the backend's answers into data or an
-//! [`ApiError`]. It never renders a page, never logs a session token, and
-//! imports no other module of the crate but `caller`.
+//! [`ApiError`], and timing each call by operation (`metrics`). It never
+//! renders a page, never logs a session token, and imports no other module
+//! of the crate but `caller` and `metrics`.
 
-use graphql_client::{GraphQLQuery, Response};
+use graphql_client::{GraphQLQuery, QueryBody, Response};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, ETAG, IF_NONE_MATCH};
 
+use std::time::Instant;
+
 use crate::caller;
+use crate::metrics::{CallOutcome, Metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -35,17 +39,36 @@ pub enum ApiError {
 pub struct Api {
     client: reqwest::Client,
     url: String,
+    metrics: Metrics,
 }
 
 impl Api {
-    pub fn new(url: &str, timeout: std::time::Duration) -> anyhow::Result<Self> {
+    pub fn new(url: &str, timeout: std::time::Duration, metrics: Metrics) -> anyhow::Result<Self> {
         Ok(Self {
             client: reqwest::Client::builder()
                 .timeout(timeout)
                 .connect_timeout(timeout)
                 .build()?,
             url: url.to_owned(),
+            metrics,
         })
+    }
+
+    /// Counts a call of `operation` that began at `started`.
+    fn count<T>(
+        &self,
+        operation: &'static str,
+        started: Instant,
+        result: &Result<T, ApiError>,
+        outcome: impl Fn(&T) -> CallOutcome,
+    ) {
+        let outcome = match result {
+            Ok(value) => outcome(value),
+            Err(ApiError::GraphQL(_)) => CallOutcome::Errors,
+            Err(ApiError::Unavailable) => CallOutcome::Unavailable,
+        };
+        self.metrics
+            .backend_call(operation, outcome, started.elapsed());
     }
 
     /// Runs one operation, as the shopper whose session token is given.
@@ -54,12 +77,18 @@ impl Api {
         variables: Q::Variables,
         session: Option<&str>,
     ) -> Result<Q::ResponseData, ApiError> {
-        let mut request = self.client.post(&self.url).json(&Q::build_query(variables));
+        let started = Instant::now();
+        let body = Q::build_query(variables);
+        let mut request = self.client.post(&self.url).json(&body);
         if let Some(token) = session {
             request = request.bearer_auth(token);
         }
-        let response = self.send(request).await?;
-        decode::<Q::ResponseData>(response).await
+        let result = match self.send(request).await {
+            Ok(response) => decode::<Q::ResponseData>(response).await,
+            Err(error) => Err(error),
+        };
+        self.count(body.operation_name, started, &result, |_| CallOutcome::Ok);
+        result
     }
 
     /// Runs a public query (one that depends on no visitor: no session is
@@ -72,7 +101,22 @@ impl Api {
         variables: Q::Variables,
         known: Option<&str>,
     ) -> Result<Fetched<Q::ResponseData>, ApiError> {
+        let started = Instant::now();
         let body = Q::build_query(variables);
+        let operation = body.operation_name;
+        let result = self.fetch_public::<Q>(body, known).await;
+        self.count(operation, started, &result, |fetched| match fetched {
+            Fetched::Fresh { .. } => CallOutcome::Ok,
+            Fetched::NotModified => CallOutcome::NotModified,
+        });
+        result
+    }
+
+    async fn fetch_public<Q: GraphQLQuery>(
+        &self,
+        body: QueryBody<Q::Variables>,
+        known: Option<&str>,
+    ) -> Result<Fetched<Q::ResponseData>, ApiError> {
         let variables = serde_json::to_string(&body.variables).map_err(|error| {
             tracing::error!(%error, "variables that cannot be written");
             ApiError::Unavailable

@@ -1,8 +1,9 @@
 //! Wires the storefront: the router (every page area's routes, the
 //! stylesheet, the health check), the guard in front of every form,
 //! conditional GET and compression (gzip, brotli), the security headers on
-//! every answer, and the server with its graceful
-//! shutdown.
+//! every answer, page timings (`metrics`), `/metrics` (on its own internal
+//! address when `METRICS_ADDR` is set or in production), and the server
+//! with its graceful shutdown.
 //!
 //! Owns no handler logic beyond the two static answers; it must never hold
 //! page behaviour (that is `pages`), and nothing but the crate root imports it.
@@ -17,7 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{caller, conditional, forms, pages, stylesheet};
+use crate::{caller, conditional, forms, metrics, pages, stylesheet};
 
 /// What pages may load: only this site's stylesheet and forms, no scripts
 /// of anyone's, no framing (clickjacking), no `<base>` tricks.
@@ -29,9 +30,15 @@ pub fn router(state: AppState) -> Router {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     let trusted_proxies = state.trusted_proxies.clone();
-    Router::new()
+    let mut routes = Router::new()
         .route("/static/style.css", get(stylesheet))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(|| async { "ok" }));
+    // With an internal metrics address (always in production), `/metrics`
+    // is served only there ([`metrics_router`]).
+    if state.metrics_on_bind_addr {
+        routes = routes.route("/metrics", get(metrics::serve));
+    }
+    routes
         .merge(pages::catalog::routes())
         .merge(pages::accounts::routes())
         .merge(pages::shop::routes())
@@ -40,6 +47,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             forms::guard,
+        ))
+        // Inside the routes (`Router::layer`): each answer is timed under
+        // its route pattern.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::pages,
         ))
         .with_state(state)
         // Conditional GET (304 for a public page the client has), then
@@ -83,10 +96,31 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The internal router on `METRICS_ADDR`: `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::serve))
+        .with_state(state)
+}
+
 /// Serves until Ctrl-C or SIGTERM (what a container's stop sends), then
-/// finishes the requests in flight.
+/// finishes the requests in flight; `/metrics` on `METRICS_ADDR` (when set,
+/// always in production) for as long as the process runs.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(&config)?;
+    state.metrics.install_global();
+    if let Some(address) = config.metrics_address() {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding METRICS_ADDR {address}"))?;
+        tracing::info!(%address, "metrics listening (internal)");
+        let metrics = metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
         .with_context(|| format!("binding {}", config.bind_addr))?;

@@ -115,6 +115,19 @@ pub struct Config {
     )]
     pub trusted_proxies: TrustedProxies,
 
+    /// Serve `/metrics` (Prometheus) on this separate, internal address.
+    /// Unset: on BIND_ADDR in development; 127.0.0.1:9101 in production,
+    /// which never serves it on BIND_ADDR.
+    #[arg(
+        long = "metrics-addr",
+        env = "METRICS_ADDR",
+        value_name = "ADDRESS",
+        default_value = "",
+        hide_default_value = true,
+        value_parser = metrics_addr,
+    )]
+    pub metrics_addr: MetricsAddr,
+
     #[command(flatten)]
     pub caching: CachingConfig,
 }
@@ -159,6 +172,25 @@ fn bind_addr(text: &str) -> Result<SocketAddr, String> {
     or_default(text, DEFAULT_BIND_ADDR)
         .parse()
         .map_err(|_| "BIND_ADDR must be an address such as 127.0.0.1:8080".to_owned())
+}
+
+/// `METRICS_ADDR`: an address, or unset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
+/// Where `/metrics` is served in production unless `METRICS_ADDR` says
+/// (the backend's default is port 9100 on the same loopback).
+const PRODUCTION_METRICS_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9101);
+
+fn metrics_addr(text: &str) -> Result<MetricsAddr, String> {
+    if text.trim().is_empty() {
+        return Ok(MetricsAddr(None));
+    }
+    text.trim()
+        .parse()
+        .map(|address| MetricsAddr(Some(address)))
+        .map_err(|_| "METRICS_ADDR must be an address such as 0.0.0.0:9100".to_owned())
 }
 
 fn graphql_url(text: &str) -> Result<String, String> {
@@ -211,6 +243,14 @@ impl Config {
         Self::parse().checked()
     }
 
+    /// The internal address serving `/metrics`, if any (always one in
+    /// production); `None`: `/metrics` is on BIND_ADDR.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+            .0
+            .or((self.app_env == AppEnv::Production).then_some(PRODUCTION_METRICS_ADDR))
+    }
+
     /// What no single variable can say alone: in production, the CSRF
     /// secret must be configured (instances must agree on it, and a
     /// restart must not void every open form).
@@ -259,137 +299,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    fn config(variables: &[(&str, &str)]) -> anyhow::Result<Config> {
-        Config::from_lookup(|name| {
-            variables
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        })
-    }
-
-    #[test]
-    fn the_command_line_is_well_formed() {
-        Config::command().debug_assert();
-    }
-
-    #[test]
-    fn defaults_serve_a_developer_machine() {
-        let config = config(&[]).unwrap();
-        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.graphql_url, "http://127.0.0.1:8000/graphql");
-        assert_eq!(config.backend_timeout, Duration::from_millis(5000));
-        assert!(!config.cookie_secure);
-        // A random secret per process: long, and different each time.
-        assert_eq!(config.csrf_secret.expose().len(), 43);
-        let another = self::config(&[]).unwrap();
-        assert_ne!(config.csrf_secret.expose(), another.csrf_secret.expose());
-    }
-
-    #[test]
-    fn blank_values_are_unset() {
-        let config = config(&[
-            ("BIND_ADDR", ""),
-            ("GRAPHQL_URL", "  "),
-            ("BACKEND_TIMEOUT_MS", " "),
-            ("COOKIE_SECURE", ""),
-            ("CSRF_SECRET", ""),
-            ("APP_ENV", " "),
-        ])
-        .unwrap();
-        assert_eq!(config.app_env, AppEnv::Development);
-        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.graphql_url, "http://127.0.0.1:8000/graphql");
-        assert_eq!(config.backend_timeout, Duration::from_millis(5000));
-        assert!(!config.cookie_secure);
-        assert_eq!(config.csrf_secret.expose().len(), 43);
-    }
-
-    #[test]
-    fn variables_override_the_defaults() {
-        let config = config(&[
-            ("BIND_ADDR", "0.0.0.0:9000"),
-            ("GRAPHQL_URL", "http://backend:8000/graphql"),
-            ("BACKEND_TIMEOUT_MS", "250"),
-            ("CSRF_SECRET", "a shared secret"),
-            ("COOKIE_SECURE", "TRUE"),
-        ])
-        .unwrap();
-        assert_eq!(config.bind_addr.to_string(), "0.0.0.0:9000");
-        assert_eq!(config.graphql_url, "http://backend:8000/graphql");
-        assert_eq!(config.backend_timeout, Duration::from_millis(250));
-        assert_eq!(config.csrf_secret.expose(), b"a shared secret");
-        assert!(config.cookie_secure);
-    }
-
-    #[test]
-    fn cookie_secure_takes_what_it_always_took() {
-        for (text, secure) in [
-            ("1", true),
-            ("yes", true),
-            ("On", true),
-            ("true", true),
-            ("0", false),
-            ("no", false),
-            ("banana", false),
-            (" true", false),
-        ] {
-            let config = config(&[("COOKIE_SECURE", text)]).unwrap();
-            assert_eq!(config.cookie_secure, secure, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn a_bad_value_names_its_variable() {
-        let error = config(&[("BACKEND_TIMEOUT_MS", "soon")]).unwrap_err();
-        assert!(error.to_string().contains("BACKEND_TIMEOUT_MS"), "{error}");
-        let error = config(&[("BIND_ADDR", "localhost")]).unwrap_err();
-        assert!(error.to_string().contains("BIND_ADDR"), "{error}");
-    }
-
-    #[test]
-    fn production_requires_a_csrf_secret() {
-        assert_eq!(config(&[]).unwrap().app_env, AppEnv::Development);
-        for unset in [
-            &[("APP_ENV", "production")][..],
-            &[("APP_ENV", "production"), ("CSRF_SECRET", "")],
-        ] {
-            let error = config(unset).unwrap_err().to_string();
-            assert!(error.contains("CSRF_SECRET"), "{error}");
-            assert!(error.contains("APP_ENV=production"), "{error}");
-        }
-        let config = config(&[
-            ("APP_ENV", "production"),
-            ("CSRF_SECRET", "a shared secret"),
-        ])
-        .unwrap();
-        assert_eq!(config.app_env, AppEnv::Production);
-        assert_eq!(config.csrf_secret.expose(), b"a shared secret");
-        let error = self::config(&[("APP_ENV", "staging")]).unwrap_err();
-        assert!(error.to_string().contains("APP_ENV"), "{error}");
-    }
-
-    #[test]
-    fn debug_and_help_never_show_the_secret() {
-        let config = config(&[("CSRF_SECRET", "hunter2 hunter2")]).unwrap();
-        let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
-        assert!(debug.contains("[redacted]"), "{debug}");
-        let help = Config::command().render_long_help().to_string();
-        for variable in [
-            "BIND_ADDR",
-            "GRAPHQL_URL",
-            "BACKEND_TIMEOUT_MS",
-            "CSRF_SECRET",
-            "COOKIE_SECURE",
-            "APP_ENV",
-        ] {
-            assert!(help.contains(variable), "{variable} missing from {help}");
-        }
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
 //! `tokens`, `money`, `cookies`, `stylesheet`, `queries`, `conditional`,
-//! `page_cache` (leaves; trusted proxies, request ids and the healthcheck
+//! `page_cache`, `metrics` (leaves; trusted proxies, request ids and the healthcheck
 //! probe are `bookstore_edge`); `caller`; `api`; `render`; `config`;
 //! `state`; `session`; `forms`, `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
@@ -18,6 +18,7 @@ pub mod conditional;
 pub mod config;
 pub mod cookies;
 pub mod forms;
+pub mod metrics;
 pub mod money;
 pub mod page_cache;
 pub mod pages;

@@ -1,16 +1,19 @@
 //! What every handler shares: the backend client, the templates, the cookie
-//! rules, the CSRF secret and the kept copies of rendered pages.
+//! rules, the CSRF secret, the kept copies of rendered pages and the
+//! metrics.
 //!
 //! Owns building that state from the configuration. It holds no handler
 //! logic and never imports `pages`, `session` or `app` (they import it).
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::http::HeaderValue;
 
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
+use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::render::Templates;
 use bookstore_edge::forwarded::TrustedProxies;
@@ -28,12 +31,25 @@ pub struct AppState {
     pub page_cache: Arc<PageCache>,
     /// `Cache-Control` of a public page (`PAGE_MAX_AGE_SECS`).
     pub public_cache_control: HeaderValue,
+    pub metrics: Metrics,
+    /// `/metrics` is served on BIND_ADDR too (no `METRICS_ADDR`, not in
+    /// production).
+    pub metrics_on_bind_addr: bool,
+}
+
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
 }
 
 impl AppState {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let metrics = Metrics::new()?;
         Ok(Self {
-            api: Api::new(&config.graphql_url, config.backend_timeout)?,
+            api: Api::new(&config.graphql_url, config.backend_timeout, metrics.clone())?,
+            metrics,
+            metrics_on_bind_addr: config.metrics_address().is_none(),
             templates: Arc::new(Templates::new()),
             cookies: Cookies::new(config.cookie_secure),
             csrf_secret: Arc::from(config.csrf_secret.expose()),

@@ -7,6 +7,7 @@
 
 use std::fmt::Display;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -60,6 +61,14 @@ impl CacheSettings {
     }
 }
 
+/// Entities asked for so far: found (in Redis, or loaded by a call this
+/// one waited for) and loaded from Postgres, for `/metrics`.
+#[derive(Debug, Default)]
+pub(super) struct EntityCounts {
+    pub(super) hits: AtomicU64,
+    pub(super) misses: AtomicU64,
+}
+
 #[derive(Clone)]
 pub struct Cache {
     pub(super) inner: Arc<Inner>,
@@ -75,6 +84,7 @@ pub(super) struct Inner {
     /// For the invalidation subscriber's own connection.
     pub(super) client: Option<redis::Client>,
     pub(super) responses: ResponseCache,
+    pub(super) entity_counts: EntityCounts,
 }
 
 impl Cache {
@@ -181,6 +191,7 @@ impl Cache {
                 breaker: Breaker::new(settings.backoff, settings.timeouts_to_backoff),
                 recovery: Recovery::default(),
                 flights: Arc::default(),
+                entity_counts: EntityCounts::default(),
                 settings,
             }),
         }

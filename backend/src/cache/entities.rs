@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -46,6 +47,15 @@ struct Lead<K> {
 }
 
 impl Cache {
+    /// Entities found in the cache and entities loaded, so far.
+    pub fn entity_counts(&self) -> (u64, u64) {
+        let counts = &self.inner.entity_counts;
+        (
+            counts.hits.load(Ordering::Relaxed),
+            counts.misses.load(Ordering::Relaxed),
+        )
+    }
+
     /// [`Cache::read_through_from`] for loaders with a single source.
     pub async fn read_through<K, V, E, F, Fut>(
         &self,
@@ -114,6 +124,13 @@ impl Cache {
                 .wait_for_others(leads, &mut found, &lease_token, started)
                 .await;
         }
+        let misses = leads.len() as u64;
+        let counts = &self.inner.entity_counts;
+        counts.misses.fetch_add(misses, Ordering::Relaxed);
+        (counts.hits).fetch_add(
+            (seen.len() as u64).saturating_sub(misses),
+            Ordering::Relaxed,
+        );
         if !leads.is_empty() {
             let written_recently = leads.iter().any(|lead| lead.stamp.is_some());
             let source = match written_recently {

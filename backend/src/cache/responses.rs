@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 
 use super::keys::Kind;
+use crate::metrics::labels::Operation;
 
 /// Something an answer read, which a write can make stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +101,8 @@ pub struct Cached {
     pub body: Bytes,
     /// A strong validator of `body` (stable across instances).
     pub etag: String,
+    /// What metrics count a hit under.
+    pub operation: Operation,
     tags: Box<[Tag]>,
     epoch: u64,
 }
@@ -240,6 +243,7 @@ impl ResponseCache {
         request: Bytes,
         body: Bytes,
         etag: String,
+        operation: Operation,
         tags: &ReadTags,
     ) {
         let Some(inner) = &self.inner else {
@@ -272,6 +276,7 @@ impl ResponseCache {
                 request,
                 body,
                 etag,
+                operation,
                 tags: tags.into_boxed_slice(),
                 epoch: ticket.epoch,
             }),

@@ -16,6 +16,7 @@ use crate::db::orders::{Order, PENDING_PAYMENT};
 use crate::db::payments::{APPROVED, ChargeRecord, DECLINED, FAILED, Settled, Settlement};
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::metrics::{Metrics, PaymentOutcome};
 use crate::payments::{Card, Charge, ChargeOutcome, PaymentGateway};
 
 /// How often a retry looks whether the charge in flight was answered.
@@ -36,6 +37,32 @@ pub(super) enum Attempt {
     Retry { order_id: i64 },
 }
 
+/// The payment gateway as checkout calls it: bounded by the charge
+/// timeout (`limit`), each answer counted in the metrics.
+pub(super) struct Gateway {
+    pub(super) service: Arc<dyn PaymentGateway>,
+    pub(super) limit: Duration,
+    pub(super) metrics: Metrics,
+}
+
+impl Gateway {
+    async fn charge(&self, charge: &Charge) -> ChargeOutcome {
+        let outcome = match timeout(self.limit, self.service.charge(charge)).await {
+            Ok(outcome) => outcome,
+            Err(_) => ChargeOutcome::Unknown {
+                reason: format!("no answer within {} ms", self.limit.as_millis()),
+            },
+        };
+        self.metrics.payment(match &outcome {
+            ChargeOutcome::Approved { .. } => PaymentOutcome::Approved,
+            ChargeOutcome::Declined { .. } => PaymentOutcome::Declined,
+            ChargeOutcome::Failed { .. } => PaymentOutcome::Failed,
+            ChargeOutcome::Unknown { .. } => PaymentOutcome::Unknown,
+        });
+        outcome
+    }
+}
+
 /// Pays for an order awaiting payment: charges and records the answer —
 /// or, when another attempt's charge is in flight, waits for that one. All
 /// in a task of its own, so once the charge is marked started a dropped
@@ -43,12 +70,12 @@ pub(super) enum Attempt {
 pub(super) async fn pay(
     db: Db,
     cache: Cache,
-    gateway: Arc<dyn PaymentGateway>,
-    limit: Duration,
+    gateway: Gateway,
     attempt: Attempt,
     cart_id: i64,
     card: Card,
 ) -> Result<Placed, Error> {
+    let limit = gateway.limit;
     let task = tokio::spawn(async move {
         let (order, confirmation) = match attempt {
             Attempt::Fresh {
@@ -73,14 +100,9 @@ pub(super) async fn pay(
             currency: order.currency.clone(),
             card,
         };
-        let outcome = match timeout(limit, gateway.charge(&charge)).await {
-            Ok(outcome) => outcome,
-            Err(_) => ChargeOutcome::Unknown {
-                reason: format!("no answer within {} ms", limit.as_millis()),
-            },
-        };
+        let outcome = gateway.charge(&charge).await;
         let answer = Answer {
-            provider: gateway.name(),
+            provider: gateway.service.name(),
             card: &charge.card,
             confirmation: confirmation.as_ref(),
         };

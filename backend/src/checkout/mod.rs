@@ -36,8 +36,9 @@ use crate::db::orders::PENDING_PAYMENT;
 use crate::db::reservations::{CheckoutRequest, Refusal, Reserved};
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::payments::{Card, PaymentGateway};
-use charge::Attempt;
+use charge::{Attempt, Gateway};
 use outcome::answer;
 
 /// Places the order `request` describes and charges `card` for it. A retry
@@ -51,6 +52,7 @@ pub async fn place_order(
     config: &CheckoutConfig,
     request: &CheckoutRequest<'_>,
     card: &Card,
+    metrics: &Metrics,
 ) -> Result<Result<Placed, Refusal>, Error> {
     let reserved = {
         let mut conn = db.primary().await?;
@@ -76,8 +78,11 @@ pub async fn place_order(
     let placed = charge::pay(
         db.clone(),
         cache.clone(),
-        gateway,
-        config.charge_timeout,
+        Gateway {
+            service: gateway,
+            limit: config.charge_timeout,
+            metrics: metrics.clone(),
+        },
         attempt,
         request.cart_id,
         card.clone(),

@@ -28,7 +28,7 @@ pub mod users;
 #[rustfmt::skip]
 pub mod schema;
 
-pub use pool::{Connection, Db, PoolOptions};
+pub use pool::{Connection, Db, PoolFigures, PoolOptions};
 
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;

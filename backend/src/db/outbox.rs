@@ -193,6 +193,19 @@ pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTi
         .await
 }
 
+/// How many messages are pending and how many dead (for `/metrics`): one
+/// statement, the pending ones counted on the due index.
+pub async fn depth(conn: &mut AsyncPgConnection) -> QueryResult<(i64, i64)> {
+    outbox::table
+        .filter(outbox::status.eq_any([PENDING, DEAD]))
+        .select((
+            diesel::dsl::sql::<BigInt>("count(*) FILTER (WHERE status = 'pending')"),
+            diesel::dsl::sql::<BigInt>("count(*) FILTER (WHERE status = 'dead')"),
+        ))
+        .first(conn)
+        .await
+}
+
 /// Deletes up to `limit` sent and dead messages created before `before`;
 /// returns how many (a periodic job loops on it to keep the table small, a
 /// batch at a time; pending ones are never deleted). A deleted message's

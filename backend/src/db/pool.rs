@@ -47,6 +47,23 @@ pub struct Db {
     replica: Pool<AsyncPgConnection>,
     statements: Arc<AtomicU64>,
     abandoned: Arc<AtomicU64>,
+    /// Whether `replica` is a pool of its own.
+    has_replica: bool,
+    /// One request's own count ([`Db::counting_into`]), beside the total.
+    request_statements: Option<Arc<AtomicU64>>,
+}
+
+/// What a pool is doing, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolFigures {
+    pub in_use: u32,
+    pub idle: u32,
+    /// Checkouts that had to wait for a connection, so far.
+    pub waited: u64,
+    /// Checkouts that gave up waiting, so far.
+    pub timed_out: u64,
+    /// Time spent waiting, so far.
+    pub wait_seconds: f64,
 }
 
 impl Db {
@@ -63,7 +80,34 @@ impl Db {
             replica,
             statements: Arc::new(AtomicU64::new(0)),
             abandoned: Arc::new(AtomicU64::new(0)),
+            has_replica: read_url.is_some(),
+            request_statements: None,
         }
+    }
+
+    /// The same pools, also counting the statements run through them into
+    /// `counter` (one request's own count, whatever runs beside it).
+    pub fn counting_into(&self, counter: Arc<AtomicU64>) -> Self {
+        Self {
+            request_statements: Some(counter),
+            ..self.clone()
+        }
+    }
+
+    /// The primary pool's figures, and the replica's when it has its own.
+    pub fn pool_figures(&self) -> (PoolFigures, Option<PoolFigures>) {
+        let figures = |pool: &Pool<AsyncPgConnection>| {
+            let state = pool.state();
+            PoolFigures {
+                in_use: state.connections.saturating_sub(state.idle_connections),
+                idle: state.idle_connections,
+                waited: state.statistics.get_waited,
+                timed_out: state.statistics.get_timed_out,
+                wait_seconds: state.statistics.get_wait_time.as_secs_f64(),
+            }
+        };
+        let replica = self.has_replica.then(|| figures(&self.replica));
+        (figures(&self.primary), replica)
     }
 
     /// A connection for writes and for reads that must see them.
@@ -99,6 +143,7 @@ impl Db {
         let running = Arc::new(AtomicUsize::new(0));
         pooled.set_instrumentation(StatementTracker {
             statements: self.statements.clone(),
+            request: self.request_statements.clone(),
             running: running.clone(),
         });
         Connection {
@@ -182,10 +227,11 @@ fn build_pool(url: &str, options: PoolOptions) -> Pool<AsyncPgConnection> {
         .build_unchecked(manager)
 }
 
-/// Counts every statement (all connections) and the ones running on one
-/// connection.
+/// Counts every statement (all connections; and one request's, when the
+/// connection is that request's) and the ones running on one connection.
 struct StatementTracker {
     statements: Arc<AtomicU64>,
+    request: Option<Arc<AtomicU64>>,
     running: Arc<AtomicUsize>,
 }
 
@@ -194,6 +240,9 @@ impl Instrumentation for StatementTracker {
         match event {
             InstrumentationEvent::StartQuery { query, .. } => {
                 self.statements.fetch_add(1, Ordering::Relaxed);
+                if let Some(request) = &self.request {
+                    request.fetch_add(1, Ordering::Relaxed);
+                }
                 self.running.fetch_add(1, Ordering::AcqRel);
                 tracing::debug!(target: "bookstore::sql", %query, "statement");
             }

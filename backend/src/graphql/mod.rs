@@ -25,6 +25,7 @@ use crate::auth::{Sessions, Throttle};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 
 #[derive(MergedObject, Default)]
@@ -79,6 +80,7 @@ pub fn build_schema(
     db: Db,
     cache: Cache,
     gateway: Arc<dyn PaymentGateway>,
+    metrics: Metrics,
     config: &Config,
 ) -> AppSchema {
     let limits = Limits::from(config);
@@ -91,6 +93,7 @@ pub fn build_schema(
         .data(config.accounts_mail.clone())
         .data(db)
         .data(cache)
+        .data(metrics)
         .limit_complexity(limits.max_complexity)
         .limit_directives(10);
     if !limits.introspection {

@@ -7,6 +7,7 @@
 //! the answer may be shared (public roots, no viewer asked, no errors).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::Request;
 use axum::body::Bytes;
@@ -29,7 +30,7 @@ use crate::db::Db;
 use crate::error::annotate;
 use crate::graphql::AppSchema;
 use crate::graphql::loaders::{loaders, order_loaders};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Operation, Outcome};
 
 /// Everything the `/graphql` routes need: the schema, what per-request
 /// loaders are built from, the transport's own limits and caches.
@@ -125,7 +126,8 @@ impl Endpoint {
         cached: &Cached,
         started: std::time::Instant,
     ) -> Response {
-        self.metrics.graphql_request(started.elapsed());
+        self.metrics
+            .graphql_request(cached.operation, Outcome::Cached, started.elapsed());
         (
             StatusCode::OK,
             [(header::CONTENT_TYPE, media.content_type())],
@@ -180,6 +182,9 @@ impl Endpoint {
             response,
             public_etag: None,
         };
+        let reject = |operation, code, message| {
+            refused(self.reject(media, operation, code, message, started))
+        };
         // Parsed and measured once per text (and operation), then taken from
         // the parsed-query cache; async-graphql reuses the parsed document.
         let operation_name = request.operation_name.clone();
@@ -196,7 +201,7 @@ impl Endpoint {
                 if bracket_nesting(&request.query) > MAX_NESTING {
                     let message =
                         format!("the query nests brackets deeper than {MAX_NESTING} levels");
-                    return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
+                    return reject(Operation::OTHER, "GRAPHQL_PARSE_FAILED", message);
                 }
                 let query = request.query.clone();
                 match request.parsed_query() {
@@ -213,17 +218,17 @@ impl Endpoint {
                     Err(error) => {
                         // The parser's message may quote the whole query.
                         let message = shortened(&error.message);
-                        return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
+                        return reject(Operation::OTHER, "GRAPHQL_PARSE_FAILED", message);
                     }
                 }
             }
         };
         if let Err((code, message)) = self.limits.check(&shape) {
-            return refused(request_error(media, code, message));
+            return reject(shape.operation, code, message);
         }
         if let Some(name) = control_character_in(request.variables.iter()) {
             let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
-            return refused(request_error(media, "BAD_USER_INPUT", message));
+            return reject(shape.operation, "BAD_USER_INPUT", message);
         }
         let mut kept_for_viewer = None;
         if let Some(shared) = storable.take_if(|_| shape.viewer_only) {
@@ -239,18 +244,37 @@ impl Endpoint {
         }
         let tags = ReadTags::default();
         let consulted = auth.consultation();
+        // The statements this request runs, whatever runs beside it.
+        let statements = Arc::new(AtomicU64::new(0));
+        let db = self.db.counting_into(statements.clone());
         let request = request
-            .data(loaders(self.db.clone(), self.cache.clone(), tags.clone()))
-            .data(order_loaders(self.db.clone()))
+            .data(loaders(db.clone(), self.cache.clone(), tags.clone()))
+            .data(order_loaders(db.clone()))
+            .data(db)
             .data(tags.clone())
             .data(auth);
         let mut response = self.schema.execute(request).await;
         for error in &mut response.errors {
             annotate(error);
+            let code = error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"));
+            match code {
+                Some(async_graphql::Value::String(code)) => self.metrics.graphql_error(code),
+                _ => self.metrics.graphql_error("other"),
+            }
         }
         let succeeded = response.errors.is_empty();
         let public = shape.public && succeeded && !consulted.get();
-        self.metrics.graphql_request(started.elapsed());
+        let outcome = match succeeded {
+            true => Outcome::Ok,
+            false => Outcome::Error,
+        };
+        self.metrics
+            .graphql_request(shape.operation, outcome, started.elapsed());
+        self.metrics
+            .statements_per_request(shape.operation, statements.load(Ordering::Relaxed));
         let (status, body) = encode(media, response);
         let public_etag = public.then(|| etag_of(&body));
         if let (Some(etag), Some(storable)) = (&public_etag, storable) {
@@ -259,17 +283,35 @@ impl Endpoint {
                 storable.request,
                 body.clone(),
                 etag.clone(),
+                shape.operation,
                 &tags,
             );
         } else if let (Some(storable), true) = (kept_for_viewer, succeeded) {
             let etag = etag_of(&body);
             let cache = self.cache.responses();
-            cache.store(storable.ticket, storable.request, body.clone(), etag, &tags);
+            let (ticket, request) = (storable.ticket, storable.request);
+            cache.store(ticket, request, body.clone(), etag, shape.operation, &tags);
         }
         Answer {
             response: (status, [(header::CONTENT_TYPE, media.content_type())], body)
                 .into_response(),
             public_etag,
         }
+    }
+
+    /// A request error (400, or 200 for `application/json` clients),
+    /// counted as a rejected request of `operation` and an error of `code`.
+    pub(super) fn reject(
+        &self,
+        media: Media,
+        operation: Operation,
+        code: &'static str,
+        message: String,
+        started: std::time::Instant,
+    ) -> Response {
+        self.metrics
+            .graphql_request(operation, Outcome::Rejected, started.elapsed());
+        self.metrics.graphql_error(code);
+        request_error(media, code, message)
     }
 }

@@ -22,12 +22,15 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::caching::{private_get, public_get};
-use super::encoding::{request_error, shortened};
+use super::encoding::shortened;
 pub use super::endpoint::Endpoint;
 use super::endpoint::{GET, POST};
 use super::errors::{not_acceptable, plain_error};
 use super::negotiation::{JSON, Media};
 use super::query_shape::{MAX_NESTING, bracket_nesting};
+use crate::metrics::Operation;
+
+const OTHER: Operation = Operation::OTHER;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -116,7 +119,7 @@ pub async fn get(
     };
     if bracket_nesting(&request.query) > MAX_NESTING {
         let message = format!("the query nests brackets deeper than {MAX_NESTING} levels");
-        return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+        return endpoint.reject(media, OTHER, "GRAPHQL_PARSE_FAILED", message, started);
     }
     // Mutations change state: never over GET (a link or a prefetch could run them).
     let operation_name = request.operation_name.clone();
@@ -143,7 +146,7 @@ pub async fn get(
         }
         Err(error) => {
             let message = shortened(&error.message);
-            return request_error(media, "GRAPHQL_PARSE_FAILED", message);
+            return endpoint.reject(media, OTHER, "GRAPHQL_PARSE_FAILED", message, started);
         }
     }
     let auth = endpoint.client.request_auth(&headers, peer);

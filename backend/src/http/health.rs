@@ -1,6 +1,7 @@
 //! `/healthz` (the process is up), `/readyz` (Postgres answers; Redis is
 //! reported, not required) and `/metrics`. Must never run a query that can
-//! take long or touch the catalog.
+//! take long or touch the catalog (`/metrics` counts the outbox, bounded
+//! by a timeout).
 
 use axum::Json;
 use axum::extract::State;
@@ -51,8 +52,8 @@ pub async fn metrics(
     State(cache): State<Cache>,
 ) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(&db, cache.responses().counts()),
+        [(header::CONTENT_TYPE, bookstore_edge::metrics::CONTENT_TYPE)],
+        metrics.render(&db, &cache).await,
     )
         .into_response()
 }

@@ -17,6 +17,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Value as ConstValue};
 
+use crate::metrics::labels::Operation;
+
 /// Brackets (`{`, `(`, `[`) nested deeper than this are refused before
 /// parsing: no real query comes near, and the parser's work and error
 /// message grow with it.
@@ -44,6 +46,8 @@ pub struct Shape {
     /// viewer's own, which may be kept for them (keyed by their data
     /// version, `endpoint`).
     pub viewer_only: bool,
+    /// The operation it runs, as metrics name it (a known name or `other`).
+    pub operation: Operation,
 }
 
 /// Root query fields whose answers are the same for everyone (the catalog).
@@ -116,6 +120,7 @@ impl<'a> Measure<'a> {
                         control_characters: literals || below.control_characters,
                         public: false,
                         viewer_only: false,
+                        operation: Operation::OTHER,
                     }
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
@@ -201,7 +206,9 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
             Some(wanted) => name.is_some_and(|name| name.as_str() == wanted),
             None => true,
         });
-    for (_, operation) in selected {
+    let mut names = Vec::with_capacity(1);
+    for (name, operation) in selected {
+        names.push(name);
         let operation = &operation.node;
         let shape = measure.set(&operation.selection_set.node);
         let defaults = operation.variable_definitions.iter().any(|definition| {
@@ -222,6 +229,9 @@ pub fn measure(document: &ExecutableDocument, operation_name: Option<&str>) -> S
         let roots = &operation.selection_set.node.items;
         total.public &= query && only_fields(roots, &PUBLIC_ROOTS);
         total.viewer_only &= query && only_fields(roots, &["viewer"]);
+    }
+    if let [Some(name)] = names.as_slice() {
+        total.operation = Operation::named(Some(name.as_str()));
     }
     total
 }

@@ -29,6 +29,7 @@ use crate::config::MailConfig;
 use crate::db::outbox::{self, Message};
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::metrics::{OUTBOX_FAILED, OUTBOX_SENT};
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,15 @@ pub struct Delivered {
 }
 
 impl Delivered {
+    /// Adds this round to the process's counters (the global recorder:
+    /// `bookstore serve` and `bookstore worker` install the app's).
+    fn count(self) {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        metrics::counter!(OUTBOX_SENT).increment(count(self.sent));
+        metrics::counter!(OUTBOX_FAILED, "outcome" => "retrying").increment(count(self.retrying));
+        metrics::counter!(OUTBOX_FAILED, "outcome" => "dead").increment(count(self.dead));
+    }
+
     fn add(&mut self, other: Self) {
         self.sent += other.sent;
         self.retrying += other.retrying;
@@ -65,7 +75,10 @@ pub async fn run(
     while !stop.requested() {
         match deliver_due(&db, &mailer, &config, &stop).await {
             Ok(done) if done == Delivered::default() => {}
-            Ok(done) => tracing::info!(?done, "outbox delivered"),
+            Ok(done) => {
+                done.count();
+                tracing::info!(?done, "outbox delivered");
+            }
             Err(error) => tracing::warn!(%error, "outbox round failed; will retry"),
         }
         let sleep = next_wait(&db, config.poll_interval).await;

@@ -298,7 +298,9 @@ async fn health_and_readiness() {
         .send(Request::get("/metrics").body(Body::empty()).unwrap())
         .await;
     assert!(
-        reply.body.contains("bookstore_graphql_requests_total 1\n"),
+        reply
+            .body
+            .contains("bookstore_graphql_requests_total{operation=\"other\",outcome=\"ok\"} 1\n"),
         "{}",
         reply.body
     );

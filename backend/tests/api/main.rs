@@ -21,6 +21,7 @@ mod http;
 mod instances;
 mod jobs;
 mod keyset;
+mod metrics;
 mod migrations;
 mod order_access;
 mod order_history;

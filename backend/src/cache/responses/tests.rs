@@ -27,6 +27,7 @@ fn store(cache: &ResponseCache, request: &'static [u8], read: &[Tag]) {
         Bytes::from_static(request),
         Bytes::from_static(b"answer"),
         "\"e\"".into(),
+        Operation::OTHER,
         &tags(read),
     );
 }
@@ -61,6 +62,7 @@ fn an_answer_computed_across_a_write_is_not_stored() {
         Bytes::from_static(b"q"),
         Bytes::from_static(b"old"),
         "\"e\"".into(),
+        Operation::OTHER,
         &tags(&[book]),
     );
     assert!(matches!(cache.lookup(0, b"q"), Lookup::Miss(_)));

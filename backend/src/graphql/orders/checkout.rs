@@ -19,6 +19,7 @@ use crate::config::checkout::CheckoutConfig;
 use crate::db::{
     self, Db,
     carts::Cart,
+    orders::PENDING_PAYMENT,
     reservations::{CheckoutRequest, Refusal},
 };
 use crate::error::Error;
@@ -26,6 +27,7 @@ use crate::graphql::books::load_books;
 use crate::graphql::carts::accessible_cart;
 use crate::graphql::connections::primary_connection;
 use crate::graphql::user_errors::{UserError, UserErrorCode};
+use crate::metrics::{CheckoutOutcome, Metrics};
 use crate::payments::PaymentGateway;
 
 /// The cart to check out, if the caller may. A retry may come after the
@@ -110,6 +112,27 @@ async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError>
     })
 }
 
+/// How a checkout ended, for metrics.
+fn checkout_outcome(placed: &Result<OrderPayload>) -> CheckoutOutcome {
+    let Ok(payload) = placed else {
+        return CheckoutOutcome::Error;
+    };
+    let codes = payload.user_errors.iter().map(|error| error.code);
+    if let Some(code) = codes.clone().next() {
+        return match code {
+            UserErrorCode::PaymentDeclined => CheckoutOutcome::Declined,
+            UserErrorCode::PaymentFailed => CheckoutOutcome::PaymentFailed,
+            UserErrorCode::PaymentPending => CheckoutOutcome::Pending,
+            _ => CheckoutOutcome::Refused,
+        };
+    }
+    match &payload.order {
+        Some(order) if order.0.status == PENDING_PAYMENT => CheckoutOutcome::Pending,
+        Some(_) => CheckoutOutcome::Paid,
+        None => CheckoutOutcome::Refused,
+    }
+}
+
 /// What the shopper is told about the payment (nothing when it settled).
 fn payment_errors(payment: &Payment) -> Vec<UserError> {
     let card = &["input", "payment", "cardNumber"];
@@ -163,7 +186,11 @@ impl CheckoutMutation {
         // the client's secret, and only the token's hash is kept, so a lost
         // answer's token cannot be sent again (see `CheckoutRequest`).
         let access = AccessToken::generate();
-        let placed = self.place(ctx, input, &access.hash).await?;
+        let placed = self.place(ctx, input, &access.hash).await;
+        if let Some(metrics) = ctx.data_opt::<Metrics>() {
+            metrics.checkout(checkout_outcome(&placed));
+        }
+        let placed = placed?;
         let order_access_token = placed
             .order
             .as_ref()
@@ -235,6 +262,7 @@ impl CheckoutMutation {
             &config,
             &request,
             &card,
+            ctx.data_unchecked::<Metrics>(),
         )
         .await?;
         Ok(match checkout {

@@ -30,6 +30,11 @@ pub struct Viewer {
     /// so `viewer` costs nothing more; `None` for a session started by
     /// this request (the sign-in has the user at hand).
     pub profile: Option<Profile>,
+    /// The primary's WAL position after this session's last write (only
+    /// recorded where reads go to a replica): catalog reads go to the
+    /// primary until the replica has replayed it.
+    #[serde(default)]
+    pub write_lsn: Option<u64>,
 }
 
 /// What the user sees of themself, as of the start of the request: never
@@ -91,6 +96,7 @@ impl Sessions {
             last_seen_at: now,
             expires_at,
             profile: None,
+            write_lsn: None,
         };
         Ok((token, viewer))
     }
@@ -122,6 +128,7 @@ impl Sessions {
                 created_at: found.created_at,
                 email_verified_at: found.email_verified_at,
             }),
+            write_lsn: found.write_lsn.as_deref().and_then(db::replica::parse_lsn),
         }))
     }
 

@@ -41,6 +41,10 @@ pub struct ActiveSession {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// The primary's WAL position after the session's last write, as text
+    /// (`16/B374D848`); set only where reads go to a replica.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub write_lsn: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, session: &NewSession) -> QueryResult<i64> {
@@ -67,7 +71,8 @@ pub async fn find_active_and_touch(
     diesel::sql_query(
         "WITH found AS (
            SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role,
-                  u.email, u.name, u.created_at, u.email_verified_at
+                  u.email, u.name, u.created_at, u.email_verified_at,
+                  s.write_lsn::text AS write_lsn
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3),
          touched AS (
@@ -75,7 +80,7 @@ pub async fn find_active_and_touch(
            WHERE id IN (SELECT session_id FROM found) AND last_seen_at < $4
            RETURNING last_seen_at)
          SELECT f.session_id, f.user_id, f.role, f.expires_at, f.email, f.name, f.created_at,
-                f.email_verified_at,
+                f.email_verified_at, f.write_lsn,
                 coalesce((SELECT max(last_seen_at) FROM touched), f.last_seen_at) AS last_seen_at
          FROM found f",
     )
@@ -86,6 +91,20 @@ pub async fn find_active_and_touch(
     .get_result(conn)
     .await
     .optional()
+}
+
+/// Records that the session holding `token_hash` just wrote: its
+/// `write_lsn` becomes the primary's current WAL position (at or past the
+/// commit of everything it wrote so far). Run on the primary, after the
+/// write committed.
+pub async fn record_write(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE sessions SET write_lsn = pg_current_wal_lsn() \
+         WHERE token_hash = $1 AND expires_at > now()",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .execute(conn)
+    .await
 }
 
 /// Deletes one session; returns its token hash if it existed.

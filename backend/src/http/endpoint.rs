@@ -31,6 +31,8 @@ use crate::graphql::AppSchema;
 use crate::graphql::loaders::{loaders, order_loaders};
 use crate::metrics::Metrics;
 
+use super::read_your_writes::SessionWrites;
+
 /// Everything the `/graphql` routes need: the schema, what per-request
 /// loaders are built from, the transport's own limits and caches.
 #[derive(Clone)]
@@ -46,6 +48,8 @@ pub struct Endpoint {
     pub metrics: Metrics,
     /// `Cache-Control: max-age` of public `GET` answers.
     pub get_max_age: std::time::Duration,
+    /// Read-your-writes with a replica.
+    pub writes: SessionWrites,
 }
 
 /// Which requests a stored answer may serve: POST bodies and GET query
@@ -71,6 +75,7 @@ impl Endpoint {
     pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
         Self {
             schema,
+            writes: SessionWrites::new(db.clone(), config),
             db,
             persisted: Persisted::new(cache.clone(), &config.persisted),
             cache,
@@ -185,12 +190,18 @@ impl Endpoint {
         }
         let tags = ReadTags::default();
         let consulted = auth.consultation();
+        let writer = self.writes.writer(&auth, shape.mutation_fields > 0);
+        let db = self.writes.db_for(&auth).await;
         let request = request
-            .data(loaders(self.db.clone(), self.cache.clone(), tags.clone()))
-            .data(order_loaders(self.db.clone()))
+            .data(loaders(db.clone(), self.cache.clone(), tags.clone()))
+            .data(order_loaders(db.clone()))
+            .data(db)
             .data(tags.clone())
             .data(auth);
         let mut response = self.schema.execute(request).await;
+        if let Some(token) = writer {
+            self.writes.record(&token).await;
+        }
         for error in &mut response.errors {
             annotate(error);
         }

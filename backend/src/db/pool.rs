@@ -134,7 +134,9 @@ impl Db {
 
     /// A connection for catalog reads: the replica when one is configured,
     /// answering and caught up; else the primary. A replica that fails to
-    /// give a connection is taken out until the probe sees it back.
+    /// give a connection within the probe timeout is taken out until the
+    /// probe sees it back (while all its pooled connections are busy, the
+    /// read just goes to the primary).
     pub async fn replica(&self) -> Result<Connection, RunError> {
         let Some(replica) = self
             .replica
@@ -143,8 +145,13 @@ impl Db {
         else {
             return self.primary().await;
         };
-        match tokio::time::timeout(replica::PROBE_TIMEOUT, replica.pool().get_owned()).await {
+        let pool = replica.pool();
+        match tokio::time::timeout(replica::PROBE_TIMEOUT, pool.get_owned()).await {
             Ok(Ok(pooled)) => Ok(self.track(pooled)),
+            // Every replica connection busy: a busy pool, not a dead server.
+            Err(_) if pool.state().idle_connections == 0 && pool.state().connections > 0 => {
+                self.primary().await
+            }
             _ => {
                 replica.status.mark_down();
                 self.primary().await

@@ -50,10 +50,14 @@ impl AppState {
     }
 
     pub fn with_gateway(config: &Config, gateway: Arc<dyn PaymentGateway>) -> anyhow::Result<Self> {
-        let db = Db::new(
+        // A replica further behind than half the recent-write window is
+        // left alone: a key written before that is no longer loaded from
+        // the primary, so the caches would store the replica's older copy.
+        let db = Db::with_replica_max_lag(
             &config.database_url,
             config.database_read_url.as_deref(),
             config.pool_options(),
+            config.cache.recent_write / 2,
         );
         let cache = Cache::from_config(config)?;
         Self::from_parts(db, cache, gateway, config)

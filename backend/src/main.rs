@@ -70,7 +70,11 @@ enum Command {
     ExportSchema,
     /// Exit 0 if the backend on BIND_ADDR answers `/healthz` with 200
     /// within 5 seconds, 1 otherwise (for container health checks).
-    Healthcheck,
+    Healthcheck {
+        /// Ask `/readyz` instead: 200 only while Postgres answers.
+        #[arg(long)]
+        ready: bool,
+    },
 }
 
 #[tokio::main]
@@ -82,8 +86,9 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", bookstore::graphql::sdl());
         return Ok(());
     }
-    if let Command::Healthcheck = cli.command {
-        let healthy = bookstore_edge::healthcheck::healthy(cli.config.bind_addr).await;
+    if let Command::Healthcheck { ready } = cli.command {
+        let path = if ready { "/readyz" } else { "/healthz" };
+        let healthy = bookstore_edge::healthcheck::answers_ok(cli.config.bind_addr, path).await;
         std::process::exit(if healthy { 0 } else { 1 });
     }
     let telemetry = bookstore::telemetry::init()?;
@@ -148,6 +153,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{message}");
             Ok(())
         }
-        Command::ExportSchema | Command::Healthcheck => Ok(()),
+        Command::ExportSchema | Command::Healthcheck { .. } => Ok(()),
     }
 }

@@ -67,6 +67,29 @@ impl RequestAuth {
     /// resolver asks).
     pub async fn viewer(&self, sessions: &Sessions) -> Result<Option<Viewer>, Error> {
         self.consulted.mark();
+        self.resolved(sessions).await
+    }
+
+    /// Where the request's session last wrote (see `Viewer::write_lsn`), for
+    /// choosing where catalog reads go. Not a consultation: the answer is
+    /// the same catalog for anyone, only fresher.
+    pub async fn write_lsn(&self, sessions: &Sessions) -> Result<Option<u64>, Error> {
+        if self.token.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .resolved(sessions)
+            .await?
+            .and_then(|viewer| viewer.write_lsn))
+    }
+
+    /// The session token the request carried (a sign-in during the request
+    /// does not change it).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    async fn resolved(&self, sessions: &Sessions) -> Result<Option<Viewer>, Error> {
         let signed_in = self
             .signed_in
             .lock()

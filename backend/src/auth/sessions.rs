@@ -35,6 +35,11 @@ pub struct Viewer {
     /// for a session started by this request.
     #[serde(default)]
     pub data_version: Option<i64>,
+    /// The primary's WAL position after this session's last write (only
+    /// recorded where reads go to a replica): catalog reads go to the
+    /// primary until the replica has replayed it.
+    #[serde(default)]
+    pub write_lsn: Option<u64>,
 }
 
 /// What the user sees of themself, as of the start of the request: never
@@ -97,6 +102,7 @@ impl Sessions {
             expires_at,
             profile: None,
             data_version: None,
+            write_lsn: None,
         };
         Ok((token, viewer))
     }
@@ -129,6 +135,7 @@ impl Sessions {
                 email_verified_at: found.email_verified_at,
             }),
             data_version: Some(found.data_version),
+            write_lsn: found.write_lsn.as_deref().and_then(db::replica::parse_lsn),
         }))
     }
 

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod payments;
 mod pool;
 mod prepared;
+pub mod replica;
 pub mod reservations;
 pub mod sessions;
 pub mod slugs;
@@ -28,7 +29,7 @@ pub mod users;
 #[rustfmt::skip]
 pub mod schema;
 
-pub use pool::{Connection, Db, PoolFigures, PoolOptions};
+pub use pool::{Connection, DEFAULT_REPLICA_MAX_LAG, Db, PoolFigures, PoolOptions};
 
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;

@@ -14,7 +14,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{
-    Arc,
+    Arc, RwLock,
     atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 use std::time::Duration;
@@ -30,6 +30,8 @@ use diesel_async::{
 };
 use futures_util::FutureExt;
 
+use super::replica::{self, ReplicaStatus};
+
 /// How the pools connect.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolOptions {
@@ -44,11 +46,9 @@ pub struct PoolOptions {
 #[derive(Clone)]
 pub struct Db {
     primary: Pool<AsyncPgConnection>,
-    replica: Pool<AsyncPgConnection>,
+    replica: Option<Replica>,
     statements: Arc<AtomicU64>,
     abandoned: Arc<AtomicU64>,
-    /// Whether `replica` is a pool of its own.
-    has_replica: bool,
     /// One request's own count ([`Db::counting_into`]), beside the total.
     request_statements: Option<Arc<AtomicU64>>,
 }
@@ -66,21 +66,47 @@ pub struct PoolFigures {
     pub wait_seconds: f64,
 }
 
+/// The read replica: its pool (rebuilt after an outage, whose connections
+/// died with it) and what the probe knows of it.
+#[derive(Clone)]
+struct Replica {
+    pool: Arc<RwLock<(u64, Pool<AsyncPgConnection>)>>,
+    url: Arc<str>,
+    options: PoolOptions,
+    status: Arc<ReplicaStatus>,
+}
+
+/// How far behind the primary a replica may be and still serve reads when
+/// no other figure is given (`CACHE_RECENT_WRITE_SECS`' default, halved).
+pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_secs(15);
+
 impl Db {
     /// Builds the pools without connecting: the first request connects, so a
     /// Postgres that is still starting does not crash the service.
     pub fn new(primary_url: &str, read_url: Option<&str>, options: PoolOptions) -> Self {
+        Self::with_replica_max_lag(primary_url, read_url, options, DEFAULT_REPLICA_MAX_LAG)
+    }
+
+    /// [`Db::new`], with reads leaving a replica that lags more than
+    /// `max_lag` (see `replica`).
+    pub fn with_replica_max_lag(
+        primary_url: &str,
+        read_url: Option<&str>,
+        options: PoolOptions,
+        max_lag: Duration,
+    ) -> Self {
         let primary = build_pool(primary_url, options);
-        let replica = match read_url {
-            Some(url) => build_pool(url, options),
-            None => primary.clone(),
-        };
+        let replica = read_url.map(|url| Replica {
+            pool: Arc::new(RwLock::new((0, build_pool(url, options)))),
+            url: url.into(),
+            options,
+            status: replica::watch(primary_url, url, max_lag),
+        });
         Self {
             primary,
             replica,
             statements: Arc::new(AtomicU64::new(0)),
             abandoned: Arc::new(AtomicU64::new(0)),
-            has_replica: read_url.is_some(),
             request_statements: None,
         }
     }
@@ -94,7 +120,21 @@ impl Db {
         }
     }
 
-    /// The primary pool's figures, and the replica's when it has its own.
+    /// Whether a read replica is configured (usable or not).
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// The same pools, reading from the primary only (a session that wrote
+    /// more recently than the replica replayed).
+    pub fn reading_from_primary(&self) -> Self {
+        Self {
+            replica: None,
+            ..self.clone()
+        }
+    }
+
+    /// The primary pool's figures, and the replica's when there is one.
     pub fn pool_figures(&self) -> (PoolFigures, Option<PoolFigures>) {
         let figures = |pool: &Pool<AsyncPgConnection>| {
             let state = pool.state();
@@ -106,8 +146,28 @@ impl Db {
                 wait_seconds: state.statistics.get_wait_time.as_secs_f64(),
             }
         };
-        let replica = self.has_replica.then(|| figures(&self.replica));
+        let replica = self.replica.as_ref().and_then(|replica| {
+            let pool = replica.pool.read().ok()?;
+            Some(figures(&pool.1))
+        });
         (figures(&self.primary), replica)
+    }
+
+    /// Whether catalog reads go to the replica right now (it answers and is
+    /// caught up); false without one.
+    pub fn replica_usable(&self) -> bool {
+        self.replica
+            .as_ref()
+            .is_some_and(|replica| replica.status.usable())
+    }
+
+    /// Whether the replica has replayed the primary's WAL up to `lsn` (as
+    /// of its last probe): a session whose last write is past that reads
+    /// the primary. True without a replica.
+    pub fn replica_has_replayed(&self, lsn: u64) -> bool {
+        self.replica
+            .as_ref()
+            .is_none_or(|replica| replica.status.replayed() >= lsn)
     }
 
     /// A connection for writes and for reads that must see them.
@@ -116,10 +176,31 @@ impl Db {
         Ok(self.track(pooled))
     }
 
-    /// A connection for catalog reads (the replica when one is configured).
+    /// A connection for catalog reads: the replica when one is configured,
+    /// answering and caught up; else the primary. A replica that fails to
+    /// give a connection within the probe timeout is taken out until the
+    /// probe sees it back (while all its pooled connections are busy, the
+    /// read just goes to the primary).
     pub async fn replica(&self) -> Result<Connection, RunError> {
-        let pooled = self.replica.get_owned().await?;
-        Ok(self.track(pooled))
+        let Some(replica) = self
+            .replica
+            .as_ref()
+            .filter(|replica| replica.status.usable())
+        else {
+            return self.primary().await;
+        };
+        let pool = replica.pool();
+        match tokio::time::timeout(replica::PROBE_TIMEOUT, pool.get_owned()).await {
+            Ok(Ok(pooled)) => Ok(self.track(pooled)),
+            // Every replica connection busy: a busy pool, not a dead server.
+            Err(_) if pool.state().idle_connections == 0 && pool.state().connections > 0 => {
+                self.primary().await
+            }
+            _ => {
+                replica.status.mark_down();
+                self.primary().await
+            }
+        }
     }
 
     /// How many SQL statements this process has sent so far.
@@ -151,6 +232,25 @@ impl Db {
             running,
             abandoned: self.abandoned.clone(),
         }
+    }
+}
+
+impl Replica {
+    /// The pool, a fresh one after each recovery.
+    fn pool(&self) -> Pool<AsyncPgConnection> {
+        let recoveries = self.status.recoveries();
+        if let Ok(current) = self.pool.read()
+            && current.0 == recoveries
+        {
+            return current.1.clone();
+        }
+        let Ok(mut current) = self.pool.write() else {
+            return build_pool(&self.url, self.options);
+        };
+        if current.0 != recoveries {
+            *current = (recoveries, build_pool(&self.url, self.options));
+        }
+        current.1.clone()
     }
 }
 

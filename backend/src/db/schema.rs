@@ -228,6 +228,7 @@ diesel::table! {
         last_seen_at -> Timestamptz,
         expires_at -> Timestamptz,
         user_agent -> Nullable<Text>,
+        write_lsn -> Nullable<PgLsn>,
     }
 }
 

@@ -46,6 +46,10 @@ pub struct ActiveSession {
     /// triggers on every write to it).
     #[diesel(sql_type = BigInt)]
     pub data_version: i64,
+    /// The primary's WAL position after the session's last write, as text
+    /// (`16/B374D848`); set only where reads go to a replica.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub write_lsn: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, session: &NewSession) -> QueryResult<i64> {
@@ -74,7 +78,8 @@ pub async fn find_active_and_touch(
     Prepared::new(
         "WITH found AS (
            SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.role,
-                  u.email, u.name, u.created_at, u.email_verified_at, u.data_version
+                  u.email, u.name, u.created_at, u.email_verified_at, u.data_version,
+                  s.write_lsn::text AS write_lsn
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = ",
     )
@@ -94,13 +99,27 @@ pub async fn find_active_and_touch(
         "
            RETURNING last_seen_at)
          SELECT f.session_id, f.user_id, f.role, f.expires_at, f.email, f.name, f.created_at,
-                f.email_verified_at, f.data_version,
+                f.email_verified_at, f.data_version, f.write_lsn,
                 coalesce((SELECT max(last_seen_at) FROM touched), f.last_seen_at) AS last_seen_at
          FROM found f",
     )
     .get_result(conn)
     .await
     .optional()
+}
+
+/// Records that the session holding `token_hash` just wrote: its
+/// `write_lsn` becomes the primary's current WAL position (at or past the
+/// commit of everything it wrote so far). Run on the primary, after the
+/// write committed.
+pub async fn record_write(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE sessions SET write_lsn = pg_current_wal_lsn() \
+         WHERE token_hash = $1 AND expires_at > now()",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .execute(conn)
+    .await
 }
 
 /// Deletes one session; returns its token hash if it existed.

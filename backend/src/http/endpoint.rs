@@ -32,6 +32,8 @@ use crate::graphql::AppSchema;
 use crate::graphql::loaders::{loaders, order_loaders};
 use crate::metrics::{Metrics, Operation, Outcome};
 
+use super::read_your_writes::SessionWrites;
+
 /// Everything the `/graphql` routes need: the schema, what per-request
 /// loaders are built from, the transport's own limits and caches.
 #[derive(Clone)]
@@ -50,6 +52,8 @@ pub struct Endpoint {
     /// Resolves a `viewer` query's session before it runs (to find the
     /// viewer's kept answer).
     pub sessions: Sessions,
+    /// Read-your-writes with a replica.
+    pub writes: SessionWrites,
 }
 
 /// Which requests a stored answer may serve: POST bodies and GET query
@@ -78,6 +82,7 @@ impl Endpoint {
     pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
         Self {
             schema,
+            writes: SessionWrites::new(db.clone(), config),
             db: db.clone(),
             persisted: Persisted::new(cache.clone(), &config.persisted),
             cache,
@@ -244,9 +249,10 @@ impl Endpoint {
         }
         let tags = ReadTags::default();
         let consulted = auth.consultation();
+        let writer = self.writes.writer(&auth, shape.mutation_fields > 0);
         // The statements this request runs, whatever runs beside it.
         let statements = Arc::new(AtomicU64::new(0));
-        let db = self.db.counting_into(statements.clone());
+        let db = self.writes.db_for(&auth).await.counting_into(statements.clone());
         let request = request
             .data(loaders(db.clone(), self.cache.clone(), tags.clone()))
             .data(order_loaders(db.clone()))
@@ -254,6 +260,9 @@ impl Endpoint {
             .data(tags.clone())
             .data(auth);
         let mut response = self.schema.execute(request).await;
+        if let Some(token) = writer {
+            self.writes.record(&token).await;
+        }
         for error in &mut response.errors {
             annotate(error);
             let code = error

@@ -20,4 +20,5 @@ mod negotiation;
 mod parsed_queries;
 pub mod persisted;
 mod query_shape;
+mod read_your_writes;
 pub mod request_id;

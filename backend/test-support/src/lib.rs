@@ -19,6 +19,7 @@ use bookstore::db;
 
 mod mail;
 mod proxy;
+pub mod replica;
 pub use mail::{Mail, MailSink, SinkMode};
 pub use proxy::{ChaosProxy, Mode as ProxyMode};
 

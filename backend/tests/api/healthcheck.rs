@@ -6,8 +6,13 @@ use std::process::{Command, Stdio};
 use crate::support::TestApp;
 
 fn healthcheck(bind_addr: &str) -> Option<i32> {
+    healthcheck_with(bind_addr, &[])
+}
+
+fn healthcheck_with(bind_addr: &str, args: &[&str]) -> Option<i32> {
     Command::new(env!("CARGO_BIN_EXE_bookstore"))
         .arg("healthcheck")
+        .args(args)
         .env_clear()
         .env("BIND_ADDR", bind_addr)
         .stdout(Stdio::null())
@@ -41,6 +46,12 @@ async fn the_healthcheck_command_tells_a_running_backend_from_a_closed_port() {
         .await
         .unwrap();
     assert_eq!(code, Some(0), "0.0.0.0 is checked on loopback");
+    // `--ready` asks /readyz (what nginx's backends are checked by).
+    let ready = address.to_string();
+    let code = tokio::task::spawn_blocking(move || healthcheck_with(&ready, &["--ready"]))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "a backend whose Postgres answers is ready");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed_address = closed.local_addr().unwrap().to_string();

@@ -31,6 +31,7 @@ mod orders;
 mod outbox;
 mod persisted_queries;
 mod production;
+mod replica;
 mod request_ids;
 mod response_cache;
 mod schema;

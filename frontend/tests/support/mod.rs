@@ -64,7 +64,7 @@ pub async fn backend_with(database: &TestDatabase, overrides: &[(&str, String)])
 
 /// A backend on a free port, over `database`, with `overrides` of its
 /// configuration; also returns the configuration.
-async fn serve_backend(
+pub async fn serve_backend(
     database: &TestDatabase,
     overrides: &[(&str, String)],
 ) -> (String, bookstore::config::Config) {
@@ -152,10 +152,7 @@ impl Shop {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser {
-            router: self.router.clone(),
-            cookies: BTreeMap::new(),
-        }
+        Browser::for_router(self.router.clone())
     }
 
     /// Creates a staff account, as `bookstore create-staff` does.
@@ -194,8 +191,11 @@ async fn send(router: &axum::Router, request: Request<Body>) -> Page {
 }
 
 /// Keeps cookies between requests, like a browser (no redirects followed).
+/// With several storefronts, each request goes to the next one in turn, as
+/// behind a round-robin load balancer.
 pub struct Browser {
-    router: axum::Router,
+    routers: Vec<axum::Router>,
+    sent: usize,
     pub cookies: BTreeMap<String, String>,
 }
 
@@ -203,10 +203,24 @@ impl Browser {
     /// A browser on any storefront router (no backend needed for pages
     /// that do not call it).
     pub fn for_router(router: axum::Router) -> Self {
+        Self::across(vec![router])
+    }
+
+    /// A browser whose requests alternate between `routers`.
+    pub fn across(routers: Vec<axum::Router>) -> Self {
+        assert!(!routers.is_empty());
         Self {
-            router,
+            routers,
+            sent: 0,
             cookies: BTreeMap::new(),
         }
+    }
+
+    /// The storefront the next request goes to.
+    fn router(&mut self) -> axum::Router {
+        let router = self.routers[self.sent % self.routers.len()].clone();
+        self.sent += 1;
+        router
     }
 
     fn keep_cookies(&mut self, page: &Page) {
@@ -235,7 +249,7 @@ impl Browser {
             .header(header::COOKIE, self.cookie_header())
             .body(Body::empty())
             .unwrap();
-        let page = send(&self.router, request).await;
+        let page = send(&self.router(), request).await;
         self.keep_cookies(&page);
         page
     }
@@ -260,7 +274,7 @@ impl Browser {
             request = request.header(*name, *value);
         }
         let request = request.body(Body::from(body)).unwrap();
-        let page = send(&self.router, request).await;
+        let page = send(&self.router(), request).await;
         self.keep_cookies(&page);
         page
     }

@@ -2,7 +2,8 @@
 //! so tests can drive it with `oneshot`). Owns the wiring only: every handler
 //! lives in `http`.
 //!
-//! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
+//! Routes: `/graphql` (POST; GET = GraphiQL, a query, or a WebSocket
+//! upgrade for subscriptions), `/healthz` (the
 //! process is up), `/readyz` (Postgres answers; Redis reported, not required),
 //! `/metrics` (Prometheus text; on its own internal address instead when
 //! `METRICS_ADDR` is set or in production: [`metrics_router`]). Every
@@ -25,8 +26,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::graphql;
 use crate::http::errors::plain_error;
-use crate::http::graphql::{Endpoint, get as graphql_get, post as graphql_post};
-use crate::http::{health, request_id};
+use crate::http::graphql::{Endpoint, post as graphql_post};
+use crate::http::{health, request_id, ws};
 use crate::metrics::Metrics;
 use crate::payments::{PaymentGateway, TestGateway};
 
@@ -78,7 +79,7 @@ impl AppState {
 
 pub fn router(state: AppState, config: &Config) -> Router {
     let mut routes = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(ws::get).post(graphql_post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // With an internal metrics address (always in production), `/metrics`

@@ -20,6 +20,7 @@ mod mail;
 mod order_access;
 mod persisted;
 mod responses;
+mod subscriptions;
 mod values;
 
 pub mod clients;
@@ -31,6 +32,7 @@ pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
 pub use persisted::PersistedConfig;
 pub use responses::ResponsesConfig;
+pub use subscriptions::SubscriptionsConfig;
 pub use values::redact_url;
 use values::{milliseconds, seconds};
 
@@ -227,6 +229,8 @@ pub struct Config {
     pub mail: MailConfig,
     #[command(flatten)]
     pub responses: ResponsesConfig,
+    #[command(flatten)]
+    pub subscriptions: SubscriptionsConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -380,6 +384,7 @@ impl fmt::Debug for Config {
             .field("clients", &self.clients)
             .field("accounts_mail", &self.accounts_mail)
             .field("mail", &self.mail)
+            .field("subscriptions", &self.subscriptions)
             .finish()
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
@@ -56,6 +57,7 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
             }
         });
     }
+    let sockets = state.endpoint.sockets.clone();
     let router = app::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
@@ -65,6 +67,8 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Upgraded connections outlive the server: close them (1001) first.
+    sockets.close_all(std::time::Duration::from_secs(5)).await;
     shut_down(tasks).await;
     tracing::info!("shut down");
     Ok(())

@@ -49,6 +49,11 @@ impl RequestAuth {
         }
     }
 
+    /// The session token the request carried, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Tells, once the request ran, whether its answer may depend on who
     /// sent it.
     pub fn consultation(&self) -> Consulted {

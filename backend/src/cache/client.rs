@@ -13,6 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
 use super::breaker::{Breaker, Timeout};
+use super::fanout::Fanout;
 use super::flights::Flights;
 use super::keys::{CACHE_VERSION, Kind};
 use super::recovery::Recovery;
@@ -75,6 +76,8 @@ pub(super) struct Inner {
     /// For the invalidation subscriber's own connection.
     pub(super) client: Option<redis::Client>,
     pub(super) responses: ResponseCache,
+    /// What the subscriber heard, for local listeners (`fanout`).
+    pub(super) fanout: Fanout,
 }
 
 impl Cache {
@@ -181,6 +184,7 @@ impl Cache {
                 breaker: Breaker::new(settings.backoff, settings.timeouts_to_backoff),
                 recovery: Recovery::default(),
                 flights: Arc::default(),
+                fanout: Fanout::default(),
                 settings,
             }),
         }

@@ -20,9 +20,11 @@ use super::negotiation::Media;
 use super::parsed_queries::ParsedQueries;
 use super::persisted::Persisted;
 use super::query_shape::{
-    CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
+    CONTROL_CHARACTERS, MAX_NESTING, Refusal, Shape, ShapeLimits, bracket_nesting,
+    control_character_in, measure,
 };
-use crate::auth::RequestAuth;
+use super::ws::sockets::Sockets;
+use crate::auth::{RequestAuth, Sessions};
 use crate::cache::{Cache, Cached, Lookup, ReadTags, Ticket};
 use crate::config::Config;
 use crate::db::Db;
@@ -46,6 +48,8 @@ pub struct Endpoint {
     pub metrics: Metrics,
     /// `Cache-Control: max-age` of public `GET` answers.
     pub get_max_age: std::time::Duration,
+    /// The WebSockets of subscriptions (`super::ws`).
+    pub sockets: Arc<Sockets>,
 }
 
 /// Which requests a stored answer may serve: POST bodies and GET query
@@ -69,6 +73,7 @@ pub(super) struct Answer {
 
 impl Endpoint {
     pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
+        let sessions = Sessions::new(db.clone(), config);
         Self {
             schema,
             db,
@@ -88,6 +93,7 @@ impl Endpoint {
             parsed_queries: Arc::new(ParsedQueries::new()),
             metrics,
             get_max_age: config.responses.get_max_age,
+            sockets: Arc::new(Sockets::new(config.subscriptions.clone(), sessions)),
         }
     }
 
@@ -126,20 +132,12 @@ impl Endpoint {
             .into_response()
     }
 
-    pub(super) async fn execute(
-        &self,
-        media: Media,
-        mut request: Request,
-        auth: RequestAuth,
-        storable: Option<Storable>,
-    ) -> Answer {
-        let started = std::time::Instant::now();
-        let refused = |response| Answer {
-            response,
-            public_etag: None,
-        };
-        // Parsed and measured once per text (and operation), then taken from
-        // the parsed-query cache; async-graphql reuses the parsed document.
+    /// Parses `request` (once per text and operation: then the parsed-query
+    /// cache has it) and checks what the schema cannot: bracket nesting,
+    /// the document's shape against the limits, control characters in
+    /// variables. Shared by HTTP and WebSocket requests.
+    pub(super) fn prepare(&self, request: &mut Request) -> Result<Shape, Refusal> {
+        // async-graphql reuses the parsed document.
         let operation_name = request.operation_name.clone();
         let shape = match self
             .parsed_queries
@@ -154,7 +152,7 @@ impl Endpoint {
                 if bracket_nesting(&request.query) > MAX_NESTING {
                     let message =
                         format!("the query nests brackets deeper than {MAX_NESTING} levels");
-                    return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
+                    return Err(("GRAPHQL_PARSE_FAILED", message));
                 }
                 let query = request.query.clone();
                 match request.parsed_query() {
@@ -170,19 +168,35 @@ impl Endpoint {
                     }
                     Err(error) => {
                         // The parser's message may quote the whole query.
-                        let message = shortened(&error.message);
-                        return refused(request_error(media, "GRAPHQL_PARSE_FAILED", message));
+                        return Err(("GRAPHQL_PARSE_FAILED", shortened(&error.message)));
                     }
                 }
             }
         };
-        if let Err((code, message)) = self.limits.check(&shape) {
-            return refused(request_error(media, code, message));
-        }
+        self.limits.check(&shape)?;
         if let Some(name) = control_character_in(request.variables.iter()) {
             let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
-            return refused(request_error(media, "BAD_USER_INPUT", message));
+            return Err(("BAD_USER_INPUT", message));
         }
+        Ok(shape)
+    }
+
+    pub(super) async fn execute(
+        &self,
+        media: Media,
+        mut request: Request,
+        auth: RequestAuth,
+        storable: Option<Storable>,
+    ) -> Answer {
+        let started = std::time::Instant::now();
+        let refused = |response| Answer {
+            response,
+            public_etag: None,
+        };
+        let shape = match self.prepare(&mut request) {
+            Ok(shape) => shape,
+            Err((code, message)) => return refused(request_error(media, code, message)),
+        };
         let tags = ReadTags::default();
         let consulted = auth.consultation();
         let request = request

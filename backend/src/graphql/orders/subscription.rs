@@ -4,6 +4,9 @@
 //! Both follow the order events (`crate::events`) every instance publishes
 //! after a status change commits; `orderUpdated` re-sends the order's
 //! current state after events may have been lost (Redis was away).
+//! A subscription allowed through a session checks that session again
+//! before each event it sends: signing out (or losing staff rights) ends
+//! it, whichever instance it runs on.
 //!
 //! Never changes an order.
 
@@ -13,7 +16,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::access::visible_order_by_id;
 use super::order::Order;
-use crate::auth::require_staff;
+use crate::auth::{RequestAuth, Sessions, require_staff, viewer};
 use crate::cache::{Cache, Signal};
 use crate::db::{self, Db, orders::PAID};
 use crate::error::Error;
@@ -38,14 +41,18 @@ impl OrderSubscription {
         let order_id = decode_as(NodeType::Order, &id)?;
         // Listening before the check: a change right after it is not missed.
         let signals = ctx.data_unchecked::<Cache>().signals();
-        if visible_order_by_id(ctx, order_id, access_token.as_deref())
-            .await?
-            .is_none()
-        {
+        let Some(order) = visible_order_by_id(ctx, order_id, access_token.as_deref()).await? else {
             return Err(Error::NotFound("order").into());
-        }
+        };
+        // Allowed by the session rather than a guest token: checked again.
+        let guard = match viewer(ctx).await? {
+            Some(viewer) if viewer.is_staff() || Some(viewer.user_id) == order.user_id => {
+                Guard::new(ctx, Allowed::OwnerOrStaff(viewer.user_id))
+            }
+            _ => None,
+        };
         let db = ctx.data_unchecked::<Db>().clone();
-        Ok(orders(signals, db, move |signal| match signal {
+        Ok(orders(signals, db, guard, move |signal| match signal {
             Signal::Resync => Some(order_id),
             Signal::Event(text) => match Event::decode(text)? {
                 Event::OrderChanged { order_id: id, .. } => (id == order_id).then_some(id),
@@ -60,7 +67,8 @@ impl OrderSubscription {
         require_staff(ctx).await?;
         let signals = ctx.data_unchecked::<Cache>().signals();
         let db = ctx.data_unchecked::<Db>().clone();
-        Ok(orders(signals, db, |signal| match signal {
+        let guard = Guard::new(ctx, Allowed::Staff);
+        Ok(orders(signals, db, guard, |signal| match signal {
             Signal::Event(text) => match Event::decode(text)? {
                 Event::OrderChanged { order_id, status } => (status == PAID).then_some(order_id),
             },
@@ -69,14 +77,52 @@ impl OrderSubscription {
     }
 }
 
+/// Who a subscription was allowed for.
+#[derive(Clone, Copy)]
+enum Allowed {
+    Staff,
+    /// The order's customer (this user), or staff.
+    OwnerOrStaff(i64),
+}
+
+/// The session a subscription was allowed through, checked again per event.
+struct Guard {
+    sessions: Sessions,
+    token: String,
+    allowed: Allowed,
+}
+
+impl Guard {
+    fn new(ctx: &Context<'_>, allowed: Allowed) -> Option<Self> {
+        let token = ctx.data_unchecked::<RequestAuth>().token()?.to_owned();
+        Some(Self {
+            sessions: ctx.data_unchecked::<Sessions>().clone(),
+            token,
+            allowed,
+        })
+    }
+
+    /// Whether the session still allows it (a failed check counts as no).
+    async fn holds(&self) -> bool {
+        let viewer = self.sessions.resolve(&self.token).await.ok().flatten();
+        viewer.is_some_and(|viewer| match self.allowed {
+            Allowed::Staff => viewer.is_staff(),
+            Allowed::OwnerOrStaff(user_id) => viewer.is_staff() || viewer.user_id == user_id,
+        })
+    }
+}
+
 /// The current row of each order `pick` names, from the primary (which has
-/// the change); a lagging listener counts as told to resynchronise.
+/// the change); a lagging listener counts as told to resynchronise. Ends
+/// once the `guard`'s session no longer allows it.
 fn orders(
     signals: broadcast::Receiver<Signal>,
     db: Db,
+    guard: Option<Guard>,
     pick: impl Fn(&Signal) -> Option<i64> + Send + 'static,
 ) -> impl Stream<Item = Order> {
-    futures_util::stream::unfold((signals, db, pick), |(mut signals, db, pick)| async move {
+    let state = (signals, db, guard, pick);
+    futures_util::stream::unfold(state, |(mut signals, db, guard, pick)| async move {
         loop {
             let signal = match signals.recv().await {
                 Ok(signal) => signal,
@@ -86,6 +132,11 @@ fn orders(
             let Some(order_id) = pick(&signal) else {
                 continue;
             };
+            if let Some(guard) = &guard
+                && !guard.holds().await
+            {
+                return None;
+            }
             let loaded = async {
                 let mut conn = db.primary().await.map_err(|error| error.to_string())?;
                 db::orders::find(&mut conn, order_id)
@@ -94,7 +145,7 @@ fn orders(
             }
             .await;
             match loaded {
-                Ok(Some(order)) => return Some((Order(order), (signals, db, pick))),
+                Ok(Some(order)) => return Some((Order(order), (signals, db, guard, pick))),
                 Ok(None) => continue,
                 Err(error) => {
                     tracing::warn!(%error, order_id, "order subscription: could not load the order");

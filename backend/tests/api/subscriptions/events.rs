@@ -195,3 +195,26 @@ async fn order_placed_is_for_staff_and_announces_each_paid_order() {
         None
     );
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_subscriptions_the_session_allowed() {
+    let app = TestApp::new().await;
+    let staff = app.staff_token("staff@example.com").await;
+    let customer = app.customer_token("reader@example.com").await;
+    let address = serve(app.router.clone()).await;
+    let order = customer_order(&app, &customer, 0, "sub-logout-1").await;
+
+    let mut own = WsClient::ready(address, json!({"token": customer})).await;
+    own.subscribe("o", ORDER_UPDATED, json!({"id": order["id"]}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let out = app
+        .data_as(&customer, "mutation { logout { loggedOut } }", json!({}))
+        .await;
+    assert_eq!(out["logout"]["loggedOut"], true);
+
+    app.data_as(&staff, SHIP, json!({"n": order["number"]}))
+        .await;
+    // No status for a signed-out session: the subscription completes.
+    assert_eq!(own.message().await, json!({"id": "o", "type": "complete"}));
+}

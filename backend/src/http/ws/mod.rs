@@ -27,6 +27,9 @@ use super::graphql::{GetParams, get as http_get};
 pub use messages::PROTOCOL;
 pub use sockets::Sockets;
 
+/// Each connection's read buffer, and the writes it gathers before sending.
+const BUFFER_BYTES: usize = 4096;
+
 /// `GET /graphql`: a WebSocket upgrade, else the HTTP handler.
 pub async fn get(
     State(endpoint): State<Endpoint>,
@@ -62,7 +65,12 @@ pub async fn get(
     let upgrade = upgrade
         .protocols([PROTOCOL])
         .max_message_size(max_bytes)
-        .max_frame_size(max_bytes);
+        .max_frame_size(max_bytes)
+        // tungstenite's default buffers are 128 KiB each per connection;
+        // these messages are small, and a thousand idle sockets should not
+        // cost 250 MiB.
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES);
     let speaks_protocol = upgrade.selected_protocol().is_some();
     let caller = connection::Caller {
         token: auth.token().map(str::to_owned),

@@ -48,10 +48,15 @@ impl Sockets {
         self.open.load(Ordering::Acquire)
     }
 
+    /// Starts closing every WebSocket with 1001; new ones are refused.
+    pub fn begin_closing(&self) {
+        self.closing.send_replace(true);
+    }
+
     /// Closes every WebSocket with 1001 (and refuses new ones), then waits
     /// up to `grace` for them to finish closing.
     pub async fn close_all(&self, grace: Duration) {
-        self.closing.send_replace(true);
+        self.begin_closing();
         let deadline = tokio::time::Instant::now() + grace;
         while self.open() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

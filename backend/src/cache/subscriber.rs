@@ -103,7 +103,13 @@ impl Cache {
     /// Publishes a domain event to every instance's listeners. Call it only
     /// after the change committed; dropped (never queued) when Redis is
     /// unavailable: listeners resynchronise once the subscriber is back.
+    /// Without Redis configured, this instance's listeners hear it at once.
     pub async fn publish_event(&self, message: &str) {
+        if !self.enabled() {
+            // Without Redis this instance is the only one.
+            self.broadcast(Signal::Event(message.into()));
+            return;
+        }
         let channel = self.events_channel();
         self.run(|mut connection| async move {
             redis::cmd("PUBLISH")

@@ -218,3 +218,30 @@ async fn signing_out_ends_the_subscriptions_the_session_allowed() {
     // No status for a signed-out session: the subscription completes.
     assert_eq!(own.message().await, json!({"id": "o", "type": "complete"}));
 }
+
+#[tokio::test]
+async fn without_redis_one_instance_still_tells_its_own_subscribers() {
+    let app = TestApp::with_env(&[("REDIS_URL", "")]).await;
+    let staff = app.staff_token("staff@example.com").await;
+    let customer = app.customer_token("reader@example.com").await;
+    let address = serve(app.router.clone()).await;
+    let (book, _) = book_with_stock(&app, 0, 10).await;
+    let mut watcher = WsClient::ready(address, json!({})).await;
+    watcher
+        .subscribe("b", BOOK_UPDATED, json!({"ids": [book]}))
+        .await;
+    let mut desk = WsClient::ready(address, json!({"token": staff})).await;
+    desk.subscribe("p", ORDER_PLACED, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    app.data_as(&staff, "mutation($id: ID!) { adjustStock(input: {bookId: $id, delta: 2}) { userErrors { message } } }", json!({"id": book})).await;
+    assert_eq!(
+        watcher.next_of("b").await["data"]["bookUpdated"]["stock"],
+        12
+    );
+    let order = customer_order(&app, &customer, 1, "no-redis-1").await;
+    assert_eq!(
+        desk.next_of("p").await["data"]["orderPlaced"]["id"],
+        order["id"]
+    );
+}

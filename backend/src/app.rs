@@ -2,7 +2,8 @@
 //! so tests can drive it with `oneshot`). Owns the wiring only: every handler
 //! lives in `http`.
 //!
-//! Routes: `/graphql` (POST; GET = GraphiQL or a query), `/healthz` (the
+//! Routes: `/graphql` (POST; GET = GraphiQL, a query, or a WebSocket
+//! upgrade for subscriptions), `/healthz` (the
 //! process is up), `/readyz` (Postgres answers; Redis reported, not required),
 //! `/metrics` (Prometheus text; on its own internal address instead when
 //! `METRICS_ADDR` is set or in production: [`metrics_router`]), and
@@ -28,8 +29,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::graphql;
 use crate::http::errors::plain_error;
-use crate::http::graphql::{Endpoint, get as graphql_get, post as graphql_post};
-use crate::http::{cors, graphiql, health, request_id};
+use crate::http::graphql::{Endpoint, post as graphql_post};
+use crate::http::{cors, graphiql, health, request_id, ws};
 use crate::metrics::Metrics;
 use crate::payments::{PaymentGateway, TestGateway};
 
@@ -90,7 +91,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState, config: &Config) -> Router {
-    let mut graphql = get(graphql_get).post(graphql_post);
+    let mut graphql = get(ws::get).post(graphql_post);
     // Browser apps on the allowed origins (none by default: no headers).
     if let Some(cors) = cors::layer(&config.cors) {
         graphql = graphql.layer(cors);

@@ -20,6 +20,7 @@ mod mail;
 mod order_access;
 mod persisted;
 mod responses;
+mod subscriptions;
 mod values;
 
 pub mod clients;
@@ -32,6 +33,7 @@ pub use mail::MailConfig;
 pub use order_access::OrderAccessConfig;
 pub use persisted::PersistedConfig;
 pub use responses::ResponsesConfig;
+pub use subscriptions::SubscriptionsConfig;
 pub use values::redact_url;
 use values::{milliseconds, seconds};
 
@@ -230,6 +232,8 @@ pub struct Config {
     pub responses: ResponsesConfig,
     #[command(flatten)]
     pub cors: cors::CorsConfig,
+    #[command(flatten)]
+    pub subscriptions: SubscriptionsConfig,
 }
 
 /// Only for reading a [`Config`] on its own (tests, `from_lookup`).
@@ -383,6 +387,7 @@ impl fmt::Debug for Config {
             .field("clients", &self.clients)
             .field("accounts_mail", &self.accounts_mail)
             .field("mail", &self.mail)
+            .field("subscriptions", &self.subscriptions)
             .finish()
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
@@ -46,15 +47,23 @@ pub async fn serve(config: Config, seed_demo_if_empty: bool) -> anyhow::Result<(
         Vec::new()
     };
     serve_metrics(&state, config.metrics_address()).await?;
+    let sockets = state.endpoint.sockets.clone();
     let router = app::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
         .with_context(|| format!("binding {}", config.bind_addr))?;
     tracing::info!(address = %config.bind_addr, env = ?config.app_env, graphiql = config.graphiql, "bookstore backend listening on /graphql");
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let closing = sockets.clone();
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // WebSockets are no longer the server's once upgraded: they are
+            // closed (1001) now, while it drains its HTTP requests.
+            closing.begin_closing();
+        })
         .await?;
+    sockets.close_all(std::time::Duration::from_secs(5)).await;
     shut_down(tasks).await;
     tracing::info!("shut down");
     Ok(())

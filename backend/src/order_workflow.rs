@@ -16,7 +16,7 @@
 //!    the mark, so the change can be asked for again only once the refund
 //!    counts as abandoned ([`db::order_status::REFUND_ABANDONED_AFTER`]).
 //!
-//! Owns that sequence and the cache invalidation it causes; never writes SQL
+//! Owns that sequence and the cache invalidation and order event it causes; never writes SQL
 //! itself (that is `db::order_status`, `db::payments`) and never builds
 //! GraphQL responses.
 
@@ -73,10 +73,11 @@ pub async fn change_status(
             mark,
         } => refund(db, gateway, order, charge, mark, action).await?,
     };
-    if let Transition::Done(_, restocked) = &transition
-        && !restocked.is_empty()
-    {
-        stock_changed(cache, restocked).await;
+    if let Transition::Done(order, restocked) = &transition {
+        if !restocked.is_empty() {
+            stock_changed(cache, restocked).await;
+        }
+        crate::events::order_changed(cache, order).await;
     }
     Ok(transition)
 }

@@ -14,6 +14,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
 use super::breaker::{Breaker, Timeout};
+use super::fanout::Fanout;
 use super::flights::Flights;
 use super::keys::{CACHE_VERSION, Kind};
 use super::recovery::Recovery;
@@ -85,6 +86,8 @@ pub(super) struct Inner {
     pub(super) client: Option<redis::Client>,
     pub(super) responses: ResponseCache,
     pub(super) entity_counts: EntityCounts,
+    /// What the subscriber heard, for local listeners (`fanout`).
+    pub(super) fanout: Fanout,
 }
 
 impl Cache {
@@ -192,6 +195,7 @@ impl Cache {
                 recovery: Recovery::default(),
                 flights: Arc::default(),
                 entity_counts: EntityCounts::default(),
+                fanout: Fanout::default(),
                 settings,
             }),
         }

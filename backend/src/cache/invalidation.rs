@@ -15,6 +15,7 @@
 use redis::aio::ConnectionManager;
 
 use super::client::Cache;
+use super::fanout::Signal;
 use super::keys::Entry;
 use super::recovery::Owed;
 use super::responses::tags_of;
@@ -35,10 +36,13 @@ impl Cache {
                 self.inner.flights.forget(&self.key(*kind, id));
             }
         }
+        let tags = tags_of(entries);
         if !self.enabled() {
+            // No Redis, so no other instance to tell: only this one's
+            // subscriptions hear of it.
+            self.broadcast(Signal::Changed(tags.into()));
             return;
         }
-        let tags = tags_of(entries);
         let mut pipe = self.invalidation_pipe(entries);
         // After the deletions (a pipeline runs in order): an instance that
         // hears of the write finds the entries gone from Redis already.

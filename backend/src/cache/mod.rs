@@ -1,7 +1,8 @@
 //! The Redis cache in front of Postgres: key naming, read-through for the
 //! DataLoaders (single-flight, leases, stamped stores), the one invalidation
 //! function writes call, event counters for throttling, the catalog's
-//! listing counts, and the texts of persisted queries (`persisted`).
+//! listing counts, the texts of persisted queries (`persisted`), and the
+//! live events subscriptions listen to (`fanout`).
 //! Sessions are not cached: Postgres answers for every request, so a
 //! revoked session is refused whatever Redis did.
 //!
@@ -19,6 +20,7 @@ mod client;
 mod counts;
 mod entities;
 mod events;
+mod fanout;
 mod flights;
 mod invalidation;
 mod keys;
@@ -31,6 +33,7 @@ mod subscriber;
 pub use client::{Cache, CacheSettings, CacheStatus};
 pub use counts::CountLookup;
 pub use entities::Source;
+pub use fanout::Signal;
 pub use keys::{CACHE_VERSION, Entry, Kind};
 pub use persisted::{PersistedQueries, QueryHash};
 pub use responses::{Cached, Lookup, ReadTags, ResponseCache, Tag, Ticket};

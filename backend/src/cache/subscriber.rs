@@ -2,7 +2,9 @@
 //! response cache through Redis pub/sub (one subscriber connection per
 //! instance), published in the same pipeline as the write's Redis
 //! invalidation, so a message arrives only after the entries it names
-//! are gone from Redis.
+//! are gone from Redis. The same connection listens to the events channel;
+//! both are handed on to the instance's live listeners (`fanout`), who are
+//! told to resynchronise whenever the subscription starts again.
 //!
 //! The response cache serves only while this instance is subscribed and
 //! hears from Redis: a heartbeat (`PING` on the subscriber connection)
@@ -21,7 +23,9 @@ use futures_util::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 
 use super::client::{Cache, Inner};
+use super::fanout::Signal;
 use super::responses::{ResponseCache, Tag};
+use tokio::sync::broadcast;
 
 /// How often the subscriber checks that Redis still hears it.
 const HEARTBEAT: Duration = Duration::from_millis(250);
@@ -50,27 +54,24 @@ impl Cache {
         &self.inner.responses
     }
 
-    /// Starts this instance's subscriber (when the response cache is on):
-    /// until it is subscribed, the response cache is bypassed. Ends when
-    /// the last handle to this cache is dropped.
+    /// Starts this instance's subscriber (with Redis): until it is
+    /// subscribed, the response cache is bypassed. Ends when the last
+    /// handle to this cache is dropped.
     pub fn start_listening(&self) {
         let Some(client) = self.inner.client.clone() else {
             return;
         };
-        if !self.inner.responses.enabled() {
-            return;
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let weak = std::sync::Arc::downgrade(&self.inner);
-        let channel = self.invalidation_channel();
+        let channels = [self.invalidation_channel(), self.events_channel()];
         let timeout = self.inner.settings.timeout;
         let backoff = self.inner.settings.backoff.clamp(HEARTBEAT, DEAD_AFTER);
         runtime.spawn(async move {
             let mut failing = false;
             loop {
-                let outcome = subscribe(&client, &channel, timeout, &weak, &mut failing).await;
+                let outcome = subscribe(&client, &channels, timeout, &weak, &mut failing).await;
                 let Some(inner) = weak.upgrade() else {
                     return;
                 };
@@ -88,17 +89,55 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// The channel domain events travel on.
+    pub(super) fn events_channel(&self) -> String {
+        self.namespaced("events")
+    }
+
+    /// Listens to every signal from now on (nothing without Redis).
+    pub fn signals(&self) -> broadcast::Receiver<Signal> {
+        self.inner.fanout.subscribe()
+    }
+
+    /// Publishes a domain event to every instance's listeners. Call it only
+    /// after the change committed; dropped (never queued) when Redis is
+    /// unavailable: listeners resynchronise once the subscriber is back.
+    /// Without Redis configured, this instance's listeners hear it at once.
+    pub async fn publish_event(&self, message: &str) {
+        if !self.enabled() {
+            // Without Redis this instance is the only one.
+            self.broadcast(Signal::Event(message.into()));
+            return;
+        }
+        let channel = self.events_channel();
+        self.run(|mut connection| async move {
+            redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(message)
+                .query_async::<()>(&mut connection)
+                .await
+        })
+        .await;
+    }
+
+    /// Hands `signal` to the local listeners (none listening is fine).
+    pub(super) fn broadcast(&self, signal: Signal) {
+        self.inner.fanout.send(signal);
+    }
+}
+
 /// One subscription, until it fails (or the cache is dropped: `Ok`).
 async fn subscribe(
     client: &redis::Client,
-    channel: &str,
+    channels: &[String; 2],
     timeout: Duration,
     cache: &Weak<Inner>,
     failing: &mut bool,
 ) -> Result<(), String> {
     let pubsub = tokio::time::timeout(timeout.max(Duration::from_secs(1)), async {
         let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(channel).await?;
+        pubsub.subscribe(channels).await?;
         Ok::<_, redis::RedisError>(pubsub)
     })
     .await
@@ -106,13 +145,17 @@ async fn subscribe(
     .map_err(|error| error.to_string())?;
     let (sink, stream) = pubsub.split();
     match cache.upgrade() {
-        Some(inner) => inner.responses.subscribed(),
+        Some(inner) => {
+            inner.responses.subscribed();
+            // Whatever was published while not subscribed is lost.
+            Cache { inner }.broadcast(Signal::Resync);
+        }
         None => return Ok(()),
     }
     if std::mem::take(failing) {
         tracing::info!("subscribed to invalidations again: response cache on");
     }
-    let mut reading = pin!(read(stream, cache.clone()));
+    let mut reading = pin!(read(stream, &channels[1], cache.clone()));
     let mut beating = pin!(heartbeat(sink, timeout, cache.clone()));
     tokio::select! {
         outcome = &mut reading => outcome,
@@ -120,8 +163,13 @@ async fn subscribe(
     }
 }
 
-/// Applies every message to this instance's response cache.
-async fn read(mut stream: PubSubStream, cache: Weak<Inner>) -> Result<(), String> {
+/// Applies every message to this instance's response cache and hands it
+/// to the live listeners.
+async fn read(
+    mut stream: PubSubStream,
+    events_channel: &str,
+    cache: Weak<Inner>,
+) -> Result<(), String> {
     while let Some(message) = stream.next().await {
         let Some(inner) = cache.upgrade() else {
             return Ok(());
@@ -129,8 +177,13 @@ async fn read(mut stream: PubSubStream, cache: Weak<Inner>) -> Result<(), String
         let Ok(text) = message.get_payload::<String>() else {
             continue;
         };
+        if message.get_channel_name() == events_channel {
+            Cache { inner }.broadcast(Signal::Event(text.into()));
+            continue;
+        }
         if text == FLUSH {
             inner.responses.flush();
+            Cache { inner }.broadcast(Signal::Resync);
             continue;
         }
         let tags: Vec<Tag> = text.split_whitespace().filter_map(Tag::decode).collect();
@@ -144,6 +197,7 @@ async fn read(mut stream: PubSubStream, cache: Weak<Inner>) -> Result<(), String
             }
         }
         cache.inner.responses.invalidate(&tags);
+        cache.broadcast(Signal::Changed(tags.into()));
     }
     Err("the subscriber connection closed".to_owned())
 }

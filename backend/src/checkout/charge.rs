@@ -182,6 +182,7 @@ async fn record(
             if !restocked.is_empty() {
                 stock_changed(cache, &restocked).await;
             }
+            crate::events::order_changed(cache, &order).await;
             Ok(Placed { order, payment })
         }
         Settled::Unchanged(order) => {

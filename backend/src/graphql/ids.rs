@@ -40,6 +40,7 @@ pub fn decode(id: &str) -> Option<(NodeType, i64)> {
         NodeType::Contributor,
         NodeType::Genre,
         NodeType::User,
+        NodeType::Order,
     ]
     .into_iter()
     .find(|node_type| node_type.name() == name)?;

@@ -1,6 +1,6 @@
 //! The GraphQL API: one `MergedObject` query root made of a query struct per
-//! domain, and `build_schema`, the one place that wires limits, extensions
-//! and shared data.
+//! domain (the mutation and subscription roots alike), and `build_schema`,
+//! the one place that wires limits, extensions and shared data.
 
 pub mod accounts;
 pub mod books;
@@ -19,7 +19,7 @@ pub mod validation;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::auth::{Sessions, Throttle};
 use crate::cache::Cache;
@@ -49,7 +49,10 @@ pub struct Mutation(
     orders::OrderMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(books::BookSubscription, orders::OrderSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The limits a schema enforces (from [`Config`]). Depth (with
 /// introspection exempt), aliases, mutation fields per document and refusing
@@ -70,8 +73,12 @@ impl From<&Config> for Limits {
     }
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The served schema. Per-request data (the DataLoaders) is added by the
@@ -91,6 +98,7 @@ pub fn build_schema(
         .data(gateway)
         .data(config.checkout.clone())
         .data(config.accounts_mail.clone())
+        .data(books::live::LiveBooks::start(db.clone(), &cache))
         .data(db)
         .data(cache)
         .data(metrics)

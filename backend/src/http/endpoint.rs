@@ -21,8 +21,10 @@ use super::negotiation::Media;
 use super::parsed_queries::ParsedQueries;
 use super::persisted::Persisted;
 use super::query_shape::{
-    CONTROL_CHARACTERS, MAX_NESTING, ShapeLimits, bracket_nesting, control_character_in, measure,
+    CONTROL_CHARACTERS, MAX_NESTING, Refusal, Shape, ShapeLimits, bracket_nesting,
+    control_character_in, measure,
 };
+use super::ws::sockets::Sockets;
 use crate::auth::{RequestAuth, Sessions};
 use crate::cache::{Cache, Cached, Lookup, ReadTags, Ticket};
 use crate::config::Config;
@@ -54,6 +56,8 @@ pub struct Endpoint {
     pub sessions: Sessions,
     /// Read-your-writes with a replica.
     pub writes: SessionWrites,
+    /// The WebSockets of subscriptions (`super::ws`).
+    pub sockets: Arc<Sockets>,
 }
 
 /// Which requests a stored answer may serve: POST bodies and GET query
@@ -80,6 +84,7 @@ pub(super) struct Answer {
 
 impl Endpoint {
     pub fn new(schema: AppSchema, db: Db, cache: Cache, metrics: Metrics, config: &Config) -> Self {
+        let sessions = Sessions::new(db.clone(), config);
         Self {
             schema,
             writes: SessionWrites::new(db.clone(), config),
@@ -100,7 +105,8 @@ impl Endpoint {
             parsed_queries: Arc::new(ParsedQueries::new()),
             metrics,
             get_max_age: config.responses.get_max_age,
-            sessions: Sessions::new(db.clone(), config),
+            sessions: sessions.clone(),
+            sockets: Arc::new(Sockets::new(config.subscriptions.clone(), sessions)),
         }
     }
 
@@ -175,23 +181,17 @@ impl Endpoint {
         }
     }
 
-    pub(super) async fn execute(
-        &self,
-        media: Media,
-        mut request: Request,
-        auth: RequestAuth,
-        mut storable: Option<Storable>,
-    ) -> Answer {
-        let started = std::time::Instant::now();
-        let refused = |response| Answer {
-            response,
-            public_etag: None,
-        };
-        let reject = |operation, code, message| {
-            refused(self.reject(media, operation, code, message, started))
-        };
-        // Parsed and measured once per text (and operation), then taken from
-        // the parsed-query cache; async-graphql reuses the parsed document.
+    /// Parses `request` (once per text and operation: then the parsed-query
+    /// cache has it) and checks what the schema cannot: bracket nesting,
+    /// the document's shape against the limits, control characters in
+    /// variables. Shared by HTTP and WebSocket requests.
+    pub(super) fn prepare(&self, request: &mut Request) -> Result<Shape, Refusal> {
+        self.measured(request).map_err(|(_, refusal)| refusal)
+    }
+
+    /// [`Endpoint::prepare`], with the operation a refusal counts under.
+    fn measured(&self, request: &mut Request) -> Result<Shape, (Operation, Refusal)> {
+        // async-graphql reuses the parsed document.
         let operation_name = request.operation_name.clone();
         let shape = match self
             .parsed_queries
@@ -206,7 +206,7 @@ impl Endpoint {
                 if bracket_nesting(&request.query) > MAX_NESTING {
                     let message =
                         format!("the query nests brackets deeper than {MAX_NESTING} levels");
-                    return reject(Operation::OTHER, "GRAPHQL_PARSE_FAILED", message);
+                    return Err((Operation::OTHER, ("GRAPHQL_PARSE_FAILED", message)));
                 }
                 let query = request.query.clone();
                 match request.parsed_query() {
@@ -223,18 +223,40 @@ impl Endpoint {
                     Err(error) => {
                         // The parser's message may quote the whole query.
                         let message = shortened(&error.message);
-                        return reject(Operation::OTHER, "GRAPHQL_PARSE_FAILED", message);
+                        return Err((Operation::OTHER, ("GRAPHQL_PARSE_FAILED", message)));
                     }
                 }
             }
         };
-        if let Err((code, message)) = self.limits.check(&shape) {
-            return reject(shape.operation, code, message);
+        if let Err(refusal) = self.limits.check(&shape) {
+            return Err((shape.operation, refusal));
         }
         if let Some(name) = control_character_in(request.variables.iter()) {
             let message = format!("variable `{name}`: {CONTROL_CHARACTERS}");
-            return reject(shape.operation, "BAD_USER_INPUT", message);
+            return Err((shape.operation, ("BAD_USER_INPUT", message)));
         }
+        Ok(shape)
+    }
+
+    pub(super) async fn execute(
+        &self,
+        media: Media,
+        mut request: Request,
+        auth: RequestAuth,
+        mut storable: Option<Storable>,
+    ) -> Answer {
+        let started = std::time::Instant::now();
+        let refused = |response| Answer {
+            response,
+            public_etag: None,
+        };
+        let reject = |operation, code, message| {
+            refused(self.reject(media, operation, code, message, started))
+        };
+        let shape = match self.measured(&mut request) {
+            Ok(shape) => shape,
+            Err((operation, (code, message))) => return reject(operation, code, message),
+        };
         let mut kept_for_viewer = None;
         if let Some(shared) = storable.take_if(|_| shape.viewer_only) {
             match self.viewer_cached(&auth, shared).await {
@@ -252,7 +274,11 @@ impl Endpoint {
         let writer = self.writes.writer(&auth, shape.mutation_fields > 0);
         // The statements this request runs, whatever runs beside it.
         let statements = Arc::new(AtomicU64::new(0));
-        let db = self.writes.db_for(&auth).await.counting_into(statements.clone());
+        let db = self
+            .writes
+            .db_for(&auth)
+            .await
+            .counting_into(statements.clone());
         let request = request
             .data(loaders(db.clone(), self.cache.clone(), tags.clone()))
             .data(order_loaders(db.clone()))

@@ -1,6 +1,7 @@
 //! The HTTP transport of the GraphQL API: the `/graphql` handler (content
 //! negotiation, request limits the schema cannot see, the parsed-query
-//! cache, automatic persisted queries), who is asking (token, address), and
+//! cache, automatic persisted queries), subscriptions over WebSocket on the
+//! same path (`ws`), who is asking (token, address), and
 //! the plain error responses shared by every route.
 //!
 //! Owns: turning HTTP requests into GraphQL requests and GraphQL responses
@@ -22,3 +23,4 @@ pub mod persisted;
 mod query_shape;
 mod read_your_writes;
 pub mod request_id;
+pub mod ws;

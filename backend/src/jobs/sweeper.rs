@@ -99,6 +99,7 @@ pub async fn sweep_once(
                     if !restocked.is_empty() {
                         stock_changed(cache, &restocked).await;
                     }
+                    crate::events::order_changed(cache, &order).await;
                     if paid {
                         swept.paid += 1;
                     } else {

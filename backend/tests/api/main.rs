@@ -37,6 +37,7 @@ mod response_cache;
 mod schema;
 mod search;
 mod snapshots;
+mod subscriptions;
 mod support;
 mod synthetic_seed;
 mod throttling;

@@ -1,20 +1,25 @@
 //! Books: the `Book` type, its enums, its connection and the loading of a
 //! page of books with their relations. The `books` / `book` queries are in
 //! `query`, the book lists' keyset cursors in `cursor`, the staff's book
-//! writes in `mutations` (their inputs and checks in `input`).
+//! writes in `mutations` (their inputs and checks in `input`), the
+//! `bookUpdated` subscription in `subscription` (its shared loader in
+//! `live`).
 //!
 //! Never: run SQL per field (relations come through the loaders) or hold
 //! another domain's writes.
 
 mod cursor;
 mod input;
+pub mod live;
 mod mutations;
 mod query;
+mod subscription;
 
 pub use cursor::{decode as decode_cursor, encode as encode_cursor};
 pub use input::{AdjustStockInput, CreateBookInput, CreditInput, UpdateBookInput};
 pub use mutations::{BookMutation, BookPayload};
 pub use query::{BookFilter, BookQuery, BookSort};
+pub use subscription::{BookSubscription, MAX_WATCHED_BOOKS};
 // Carts and orders import `Money` from here; its home is `graphql::money`.
 pub use super::money::Money;
 

@@ -80,6 +80,27 @@ pub async fn visible_order(
     Ok(order.filter(|order| order.user_id.is_none() && order.email.eq_ignore_ascii_case(email)))
 }
 
+/// The order with database id `order_id` if the caller may see it: its
+/// customer, staff, or (a guest order) the holder of its access token. No
+/// email lookup here: it needs the number. Anyone else gets `None`.
+pub async fn visible_order_by_id(
+    ctx: &Context<'_>,
+    order_id: i64,
+    access_token: Option<&str>,
+) -> Result<Option<OrderRow>, Error> {
+    let viewer = auth::viewer(ctx).await?;
+    let order = {
+        let mut conn = primary_connection(ctx).await?;
+        db::orders::find(&mut conn, order_id).await?
+    };
+    Ok(order.filter(|order| {
+        let by_account = viewer
+            .as_ref()
+            .is_some_and(|viewer| viewer.is_staff() || Some(viewer.user_id) == order.user_id);
+        by_account || access_token.is_some_and(|token| token_opens(token, order))
+    }))
+}
+
 /// Whether `token` is one of the guest order's access tokens: the one the
 /// checkout returned last, or the one its confirmation email links with
 /// (compared as hashes, in constant time, both always compared).

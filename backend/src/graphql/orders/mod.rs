@@ -7,7 +7,8 @@
 //! - [`checkout`]: the `checkout` mutation, [`checkout_input`] its input
 //!   and the checks that need no cart;
 //! - [`workflow`]: `cancelOrder` and the staff's `markOrderShipped`,
-//!   `markOrderDelivered`, `refundOrder`.
+//!   `markOrderDelivered`, `refundOrder`;
+//! - [`subscription`]: `orderUpdated` and the staff's `orderPlaced`.
 //!
 //! An order is shown only to its customer, to staff, or — a guest order
 //! only — to whoever holds its access token or gives its number and
@@ -21,12 +22,14 @@ pub mod checkout;
 pub mod checkout_input;
 pub mod order;
 pub mod queries;
+pub mod subscription;
 pub mod workflow;
 
 use async_graphql::MergedObject;
 
 pub use order::{Order, OrderConnection, OrderEdge, OrderPayload, OrderStatus};
 pub use queries::{OrderQuery, user_orders};
+pub use subscription::OrderSubscription;
 
 /// The order mutations, in the schema's order.
 #[derive(MergedObject, Default)]

@@ -198,8 +198,9 @@ hwm() { # pids -> peak RSS in kB, summed
   done
   echo $total
 }
-counter() { # a counter of ours' /metrics; empty while ours is down
-  { curl -fs "http://127.0.0.1:$OURS_PORT/metrics" 2>/dev/null || true; } | awk -v name="$1" '$1 == name { print $2 }'
+counter() { # a counter of ours' /metrics (summed over its labels); empty while ours is down
+  { curl -fs "http://127.0.0.1:$OURS_PORT/metrics" 2>/dev/null || true; } |
+    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $2; n++ } END { if (n) printf "%d\n", sum }'
 }
 statements_since() { # $1 = statements before, $2 = requests before -> per request, or -
   local statements requests

@@ -42,9 +42,25 @@ async fn shopper_and_staff_journeys_in_chromium() {
     let router = shop.router.clone();
     tokio::spawn(async move { axum::serve(listener, router).await });
 
+    run_script(&e2e, "journeys.mjs", url, "browser journeys").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiql_renders_in_chromium_with_other_hosts_blocked() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    require_tools(&e2e);
+    let database = bookstore_test_support::TestDatabase::seeded().await;
+    let graphql_url = support::backend(&database).await;
+    let base = graphql_url.trim_end_matches("/graphql").to_owned();
+    run_script(&e2e, "graphiql.mjs", base, "GraphiQL in the browser").await;
+}
+
+/// Runs `e2e/<script>` with node against `url` (screenshots under
+/// target/e2e-screenshots); fails the test with its output if it fails.
+async fn run_script(e2e: &Path, script: &str, url: String, what: &str) {
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
-    let script = e2e.join("journeys.mjs");
+    let script = e2e.join(script);
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(script)
@@ -61,36 +77,6 @@ async fn shopper_and_staff_journeys_in_chromium() {
     println!("{stdout}");
     assert!(
         output.status.success(),
-        "browser journeys failed:\n{stdout}\n{stderr}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn graphiql_renders_in_chromium_with_other_hosts_blocked() {
-    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
-    require_tools(&e2e);
-    let database = bookstore_test_support::TestDatabase::seeded().await;
-    let graphql_url = support::backend(&database).await;
-    let base = graphql_url.trim_end_matches("/graphql").to_owned();
-    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let script = e2e.join("graphiql.mjs");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(script)
-            .arg(base)
-            .arg(screenshots)
-            .env("CHROMIUM", CHROMIUM)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "GraphiQL in the browser failed:\n{stdout}\n{stderr}"
+        "{what} failed:\n{stdout}\n{stderr}"
     );
 }

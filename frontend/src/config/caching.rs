@@ -69,17 +69,8 @@ fn mebibytes(text: &str) -> Result<usize, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::super::Config;
+    use super::super::tests::config;
     use super::*;
-
-    fn config(variables: &[(&str, &str)]) -> anyhow::Result<Config> {
-        Config::from_lookup(|name| {
-            variables
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        })
-    }
 
     #[test]
     fn page_caching_has_short_defaults_and_takes_its_variables() {

@@ -3,7 +3,9 @@
 
 use super::*;
 
-fn config(variables: &[(&str, &str)]) -> anyhow::Result<Config> {
+/// A configuration read from `variables` alone (also used by the
+/// sub-modules' tests).
+pub(super) fn config(variables: &[(&str, &str)]) -> anyhow::Result<Config> {
     Config::from_lookup(|name| {
         variables
             .iter()

@@ -81,9 +81,9 @@ pub struct OrderLine {
     #[graphql(skip)]
     pub book_id: Option<i64>,
     /// The book as it is now, when it was read with the line's page
-    /// (`Some(None)`: deleted); `None`: the loader fetches it.
+    /// (otherwise the loader fetches it by `book_id`).
     #[graphql(skip)]
-    pub read_book: Option<Option<Book>>,
+    pub read_book: Option<Book>,
 }
 
 impl OrderLine {
@@ -238,15 +238,9 @@ impl Order {
         if let Some(listed) = &self.1 {
             return Ok(listed
                 .iter()
-                .map(|ListedLine(line, book)| {
-                    let mut shown = OrderLine::new(line.clone(), &self.0.currency);
-                    // A line without its book is one whose book was
-                    // deleted (its id is nulled), or one read without books:
-                    // the loader then fetches it by id.
-                    if book.is_some() || line.book_id.is_none() {
-                        shown.read_book = Some(book.clone());
-                    }
-                    shown
+                .map(|ListedLine(line, book)| OrderLine {
+                    read_book: book.clone(),
+                    ..OrderLine::new(line.clone(), &self.0.currency)
                 })
                 .collect());
         }
@@ -291,7 +285,7 @@ impl OrderLine {
     /// The book as it is now (null if it was deleted).
     async fn book(&self, ctx: &Context<'_>) -> Result<Option<Book>> {
         if let Some(book) = &self.read_book {
-            return Ok(book.clone());
+            return Ok(Some(book.clone()));
         }
         match self.book_id {
             Some(id) => Ok(ctx.data_unchecked::<Loaders>().load_one(BookId(id)).await?),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::constraints::unique_violation;
 use super::credits::{self, BookCredit};
+use super::id_sets::in_ids;
 use super::schema::books;
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
@@ -106,7 +107,7 @@ pub struct BookWrite {
 
 pub async fn find_by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Book>> {
     books::table
-        .filter(books::id.eq_any(ids))
+        .filter(in_ids(books::id, ids))
         .select(Book::as_select())
         .load(conn)
         .await

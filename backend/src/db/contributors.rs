@@ -11,6 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::constraints::{is_check_violation, rejected_as, unique_violation};
+use super::id_sets::in_ids;
 use super::schema::{book_contributors, contributors};
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
@@ -83,7 +84,7 @@ pub async fn find_by_ids(
     ids: &[i64],
 ) -> QueryResult<Vec<Contributor>> {
     contributors::table
-        .filter(contributors::id.eq_any(ids))
+        .filter(in_ids(contributors::id, ids))
         .select(Contributor::as_select())
         .load(conn)
         .await

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::contributors::Contributor;
 use super::genres::Genre;
+use super::id_sets::id_rows;
 use super::prepared::Prepared;
 use super::schema::{book_contributors, book_genres};
 
@@ -211,26 +212,25 @@ pub async fn relations_for(
     conn: &mut AsyncPgConnection,
     book_ids: &[i64],
 ) -> QueryResult<HashMap<i64, BookRelations>> {
-    let rows: Vec<RelationRow> = Prepared::new(
+    let mut query = Prepared::new(
         "SELECT bc.book_id, 0 AS kind, bc.role, c.id, c.slug, c.name, c.sort_name, c.bio AS text,
                 c.birth_year, c.death_year, c.created_at, c.updated_at, bc.position::int AS position
-         FROM unnest(",
-    )
-    .bind::<Array<BigInt>, _>(book_ids.to_vec())
-    .sql(
-        "::bigint[]) AS ids(id)
+         FROM ",
+    );
+    let ids = id_rows(&mut query, book_ids);
+    query.push_sql(format!(
+        " AS ids(id)
          JOIN book_contributors bc ON bc.book_id = ids.id
          JOIN contributors c ON c.id = bc.contributor_id
          UNION ALL
          SELECT bg.book_id, 1, '', g.id, g.slug, g.name, g.name, g.description,
                 NULL, NULL, g.created_at, g.updated_at, 0
-         FROM unnest($1::bigint[]) AS ids(id)
+         FROM {ids} AS ids(id)
          JOIN book_genres bg ON bg.book_id = ids.id
          JOIN genres g ON g.id = bg.genre_id
-         ORDER BY 1, 2, 13, 7",
-    )
-    .load(conn)
-    .await?;
+         ORDER BY 1, 2, 13, 7"
+    ));
+    let rows: Vec<RelationRow> = query.load(conn).await?;
     let mut relations: HashMap<i64, BookRelations> = book_ids
         .iter()
         .map(|id| (*id, BookRelations::default()))

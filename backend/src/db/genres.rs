@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::constraints::{rejected_as, unique_violation};
+use super::id_sets::in_ids;
 use super::schema::{book_genres, genres};
 use super::slugs::{SlugPolicy, SlugTable, create_with_slug};
 
@@ -76,7 +77,7 @@ pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Genre>> {
 
 pub async fn find_by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Genre>> {
     genres::table
-        .filter(genres::id.eq_any(ids))
+        .filter(in_ids(genres::id, ids))
         .select(Genre::as_select())
         .load(conn)
         .await

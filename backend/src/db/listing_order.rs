@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
+use super::id_sets::in_ids;
 use super::schema::{book_contributors, books};
 
 /// The orders of the listing. Each is a key plus the book id (the tie
@@ -103,7 +104,7 @@ pub async fn newest_of_contributors(
 ) -> QueryResult<HashMap<i64, Vec<Position>>> {
     let rows: Vec<(i64, i64, Option<NaiveDate>)> = book_contributors::table
         .inner_join(books::table)
-        .filter(book_contributors::contributor_id.eq_any(contributor_ids))
+        .filter(in_ids(book_contributors::contributor_id, contributor_ids))
         .filter(books::archived.eq(false))
         .order((
             book_contributors::contributor_id,

@@ -9,6 +9,7 @@ mod constraints;
 pub mod contributors;
 pub mod credits;
 pub mod genres;
+mod id_sets;
 pub mod job_runs;
 mod listing_order;
 pub mod order_mail;

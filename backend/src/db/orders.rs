@@ -23,6 +23,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rand::TryRng;
 use serde::Deserialize;
 
+use super::id_sets::in_ids;
 use super::schema::{addresses, order_lines, orders, payments, shipments};
 use crate::domain::order_number;
 
@@ -180,7 +181,7 @@ pub async fn lines_for(
     order_ids: &[i64],
 ) -> QueryResult<HashMap<i64, Vec<OrderLine>>> {
     let rows: Vec<OrderLine> = order_lines::table
-        .filter(order_lines::order_id.eq_any(order_ids))
+        .filter(in_ids(order_lines::order_id, order_ids))
         .order((order_lines::order_id, order_lines::position))
         .select(OrderLine::as_select())
         .load(conn)
@@ -193,7 +194,7 @@ pub async fn addresses_by_id(
     ids: &[i64],
 ) -> QueryResult<HashMap<i64, Address>> {
     let rows: Vec<Address> = addresses::table
-        .filter(addresses::id.eq_any(ids))
+        .filter(in_ids(addresses::id, ids))
         .select(Address::as_select())
         .load(conn)
         .await?;
@@ -206,7 +207,7 @@ pub async fn payments_for(
     order_ids: &[i64],
 ) -> QueryResult<HashMap<i64, Vec<Payment>>> {
     let rows: Vec<Payment> = payments::table
-        .filter(payments::order_id.eq_any(order_ids))
+        .filter(in_ids(payments::order_id, order_ids))
         .order((payments::order_id, payments::id))
         .select(Payment::as_select())
         .load(conn)
@@ -228,7 +229,7 @@ pub async fn shipments_for(
     order_ids: &[i64],
 ) -> QueryResult<HashMap<i64, Shipment>> {
     let rows: Vec<Shipment> = shipments::table
-        .filter(shipments::order_id.eq_any(order_ids))
+        .filter(in_ids(shipments::order_id, order_ids))
         .select(Shipment::as_select())
         .load(conn)
         .await?;

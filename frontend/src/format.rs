@@ -199,7 +199,12 @@ pub fn decimal_amount(cents: u64) -> String {
 /// The API's `Money` (`amountCents` and `currency`) with its symbol; its
 /// `formatted` text when that is all there is.
 fn money_value(value: &Value) -> String {
-    let field = |name: &str| value.get_attr(name).ok().filter(|field| !field.is_undefined());
+    let field = |name: &str| {
+        value
+            .get_attr(name)
+            .ok()
+            .filter(|field| !field.is_undefined())
+    };
     let cents = field("amountCents").and_then(|cents| i64::try_from(cents).ok());
     let currency = field("currency").and_then(|code| code.as_str().map(str::to_owned));
     match (cents, currency) {

@@ -89,4 +89,3 @@ pub fn failure() -> Response {
     )
         .into_response()
 }
-

@@ -80,7 +80,8 @@ async fn graphql(shop: &Shop, token: Option<&str>, query: &str, variables: Value
 
 /// A staff member's session token.
 async fn staff_token(shop: &Shop) -> String {
-    shop.create_staff("staff@example.com", "staff password 1").await;
+    shop.create_staff("staff@example.com", "staff password 1")
+        .await;
     let data = graphql(
         shop,
         None,
@@ -95,20 +96,27 @@ async fn staff_token(shop: &Shop) -> String {
 async fn every_public_page_has_a_title_a_description_and_a_canonical_address() {
     let shop = Shop::new().await;
     let router = storefront(&shop);
-    let genre = graphql(&shop, None, "{ genres { slug name } }", json!({})).await["genres"][0].clone();
+    let genre =
+        graphql(&shop, None, "{ genres { slug name } }", json!({})).await["genres"][0].clone();
     let genre_slug = genre["slug"].as_str().unwrap();
     let genre_page = format!("/books?genre={genre_slug}");
     let pages = [
         ("/", "/".to_owned()),
         ("/books", "/books".to_owned()),
         ("/books/moby-dick", "/books/moby-dick".to_owned()),
-        ("/contributors/jane-austen", "/contributors/jane-austen".to_owned()),
+        (
+            "/contributors/jane-austen",
+            "/contributors/jane-austen".to_owned(),
+        ),
         (genre_page.as_str(), genre_page.clone()),
         ("/books?q=whale", "/books?q=whale".to_owned()),
         ("/login?next=%2Faccount", "/login".to_owned()),
         ("/register", "/register".to_owned()),
         // A narrower filter or another sort: the listing itself is canonical.
-        (&format!("{genre_page}&sort=price&stock=1"), genre_page.clone()),
+        (
+            &format!("{genre_page}&sort=price&stock=1"),
+            genre_page.clone(),
+        ),
     ];
     let mut descriptions = std::collections::BTreeSet::new();
     for (path, expected) in &pages {
@@ -116,32 +124,66 @@ async fn every_public_page_has_a_title_a_description_and_a_canonical_address() {
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(!page.html.contains("evil.example"), "{path}: {}", page.html);
         let title = title(&page.html);
-        assert!(title.ends_with(" · Bookstore") && title.len() > " · Bookstore".len(), "{path}: {title}");
+        assert!(
+            title.ends_with(" · Bookstore") && title.len() > " · Bookstore".len(),
+            "{path}: {title}"
+        );
         let description = meta(&page.html, "name", "description").unwrap_or_default();
-        assert!(description.len() >= 20, "{path}: description {description:?}");
-        assert!(description.chars().count() <= 160, "{path}: description {description:?}");
+        assert!(
+            description.len() >= 20,
+            "{path}: description {description:?}"
+        );
+        assert!(
+            description.chars().count() <= 160,
+            "{path}: description {description:?}"
+        );
         descriptions.insert(description.clone());
         let url = format!("{PUBLIC_URL}{expected}");
         assert_eq!(canonical(&page.html), Some(url.clone()), "{path}");
         assert_eq!(meta(&page.html, "property", "og:url"), Some(url), "{path}");
-        assert_eq!(meta(&page.html, "property", "og:description"), Some(description), "{path}");
+        assert_eq!(
+            meta(&page.html, "property", "og:description"),
+            Some(description),
+            "{path}"
+        );
         let og_title = meta(&page.html, "property", "og:title").unwrap_or_default();
-        assert!(title.starts_with(&og_title) && !og_title.is_empty(), "{path}: {og_title}");
-        assert_eq!(meta(&page.html, "name", "twitter:card").as_deref(), Some("summary"), "{path}");
-        assert!(page.html.contains("<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"), "{path}");
+        assert!(
+            title.starts_with(&og_title) && !og_title.is_empty(),
+            "{path}: {og_title}"
+        );
+        assert_eq!(
+            meta(&page.html, "name", "twitter:card").as_deref(),
+            Some("summary"),
+            "{path}"
+        );
+        assert!(
+            page.html
+                .contains("<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"),
+            "{path}"
+        );
         assert!(page.headers.get("x-robots-tag").is_none(), "{path}");
     }
     // Each page describes itself (the search shares the catalog's listing but not its words).
     assert!(descriptions.len() >= pages.len() - 1, "{descriptions:?}");
     // The genre's page is titled by the genre; searches are not for indexes.
     let page = get_from_elsewhere(&router, &genre_page).await;
-    assert!(title(&page.html).starts_with(genre["name"].as_str().unwrap()), "{}", title(&page.html));
+    assert!(
+        title(&page.html).starts_with(genre["name"].as_str().unwrap()),
+        "{}",
+        title(&page.html)
+    );
     let search = get_from_elsewhere(&router, "/books?q=whale").await;
-    assert_eq!(meta(&search.html, "name", "robots").as_deref(), Some("noindex, follow"));
+    assert_eq!(
+        meta(&search.html, "name", "robots").as_deref(),
+        Some("noindex, follow")
+    );
     // A book page is shared as a book; anonymous catalog pages stay
     // publicly cacheable with their ETag.
     let book = get_from_elsewhere(&router, "/books/moby-dick").await;
-    assert_eq!(meta(&book.html, "property", "og:type").as_deref(), Some("book"));
+    assert_eq!(
+        meta(&book.html, "property", "og:type").as_deref(),
+        Some("book")
+    );
     let home = get_from_elsewhere(&router, "/").await;
     let cache_control = home.headers[header::CACHE_CONTROL].to_str().unwrap();
     assert!(cache_control.starts_with("public"), "{cache_control}");
@@ -156,13 +198,27 @@ async fn private_pages_are_noindex() {
         let page = get_from_elsewhere(&router, path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert_eq!(page.headers["x-robots-tag"], "noindex, nofollow", "{path}");
-        assert_eq!(meta(&page.html, "name", "robots").as_deref(), Some("noindex, nofollow"), "{path}");
+        assert_eq!(
+            meta(&page.html, "name", "robots").as_deref(),
+            Some("noindex, nofollow"),
+            "{path}"
+        );
         assert_eq!(canonical(&page.html), None, "{path}");
     }
     // Redirects to sign in, and staff pages, carry the header too.
-    for path in ["/account", "/account/orders", "/checkout", "/staff", "/staff/orders"] {
+    for path in [
+        "/account",
+        "/account/orders",
+        "/checkout",
+        "/staff",
+        "/staff/orders",
+    ] {
         let page = get_from_elsewhere(&router, path).await;
-        assert_eq!(page.headers["x-robots-tag"], "noindex, nofollow", "{path}: {}", page.status);
+        assert_eq!(
+            page.headers["x-robots-tag"], "noindex, nofollow",
+            "{path}: {}",
+            page.status
+        );
     }
 }
 
@@ -200,25 +256,52 @@ async fn book_pages_describe_the_book_and_its_offer_in_schema_org_json_ld() {
     let cents = book["price"]["amountCents"].as_i64().unwrap();
     let offer = &node["offers"];
     assert_eq!(offer["@type"], "Offer");
-    assert_eq!(offer["price"], format!("{}.{:02}", cents / 100, cents % 100));
+    assert_eq!(
+        offer["price"],
+        format!("{}.{:02}", cents / 100, cents % 100)
+    );
     assert_eq!(offer["priceCurrency"], book["price"]["currency"]);
-    let availability = if book["inStock"] == true { "InStock" } else { "OutOfStock" };
-    assert_eq!(offer["availability"], format!("https://schema.org/{availability}"));
+    let availability = if book["inStock"] == true {
+        "InStock"
+    } else {
+        "OutOfStock"
+    };
+    assert_eq!(
+        offer["availability"],
+        format!("https://schema.org/{availability}")
+    );
 
     // The same facts, for people: a language name, a hyphenated ISBN, a
     // capitalised format, a date in words.
     let isbn = bookstore_web::format::isbn(book["isbn"].as_str().unwrap());
     assert!(isbn.contains('-'), "{isbn}");
-    assert!(page.html.contains(&format!("<dt>ISBN</dt><dd>{isbn}</dd>")), "{}", page.html);
+    assert!(
+        page.html.contains(&format!("<dt>ISBN</dt><dd>{isbn}</dd>")),
+        "{}",
+        page.html
+    );
     assert!(page.html.contains("<dt>Language</dt><dd>English</dd>"));
     let format_name = bookstore_web::format::book_format(format);
-    assert!(page.html.contains(&format!("<dt>Format</dt><dd>{format_name}</dd>")));
+    assert!(
+        page.html
+            .contains(&format!("<dt>Format</dt><dd>{format_name}</dd>"))
+    );
     let published = bookstore_web::format::date(book["publicationDate"].as_str().unwrap());
-    assert!(page.html.contains(&format!("<dt>Published</dt><dd>{published}</dd>")), "{published}");
+    assert!(
+        page.html
+            .contains(&format!("<dt>Published</dt><dd>{published}</dd>")),
+        "{published}"
+    );
 
     // Sold out: the offer says so, and still keeps to the vocabulary.
     let token = staff_token(&shop).await;
-    let stock = graphql(&shop, None, "{ book(slug: \"moby-dick\") { stock } }", json!({})).await;
+    let stock = graphql(
+        &shop,
+        None,
+        "{ book(slug: \"moby-dick\") { stock } }",
+        json!({}),
+    )
+    .await;
     let copies = stock["book"]["stock"].as_i64().unwrap();
     if copies > 0 {
         let input = json!({ "bookId": book["id"], "delta": -copies });
@@ -233,7 +316,10 @@ async fn book_pages_describe_the_book_and_its_offer_in_schema_org_json_ld() {
     }
     let page = get_from_elsewhere(&router, "/books/moby-dick").await;
     let node = &schema_org::documents(&page.html)[0];
-    assert_eq!(node["offers"]["availability"], "https://schema.org/OutOfStock");
+    assert_eq!(
+        node["offers"]["availability"],
+        "https://schema.org/OutOfStock"
+    );
     assert_eq!(vocabulary.problems(node), Vec::<String>::new(), "{node:#}");
 }
 
@@ -244,16 +330,40 @@ fn the_vocabulary_check_finds_what_schema_org_does_not_allow() {
         "offers": {"@type": "Offer", "price": "1.00", "availability": "https://schema.org/InStock"}});
     assert_eq!(vocabulary.problems(&good), Vec::<String>::new());
     for (bad, why) in [
-        (json!({"@context": "https://schema.org", "@type": "Novel", "name": "Emma"}), "is not a schema.org type"),
-        (json!({"@context": "https://schema.org", "@type": "Book", "pages": 474}), "no such property"),
-        (json!({"@context": "https://schema.org", "@type": "Offer", "isbn": "1"}), "not a property of Offer"),
-        (json!({"@context": "https://schema.org", "@type": "Offer", "availability": "https://schema.org/Paperback"}), "does not fit [\"ItemAvailability\"]"),
-        (json!({"@context": "https://schema.org", "@type": "Book", "author": {"@type": "Offer"}}), "where"),
-        (json!({"@context": "https://schema.org", "@type": "Book", "numberOfPages": "many"}), "does not fit"),
-        (json!({"@context": "https://example.com", "@type": "Book"}), "@context"),
+        (
+            json!({"@context": "https://schema.org", "@type": "Novel", "name": "Emma"}),
+            "is not a schema.org type",
+        ),
+        (
+            json!({"@context": "https://schema.org", "@type": "Book", "pages": 474}),
+            "no such property",
+        ),
+        (
+            json!({"@context": "https://schema.org", "@type": "Offer", "isbn": "1"}),
+            "not a property of Offer",
+        ),
+        (
+            json!({"@context": "https://schema.org", "@type": "Offer", "availability": "https://schema.org/Paperback"}),
+            "does not fit [\"ItemAvailability\"]",
+        ),
+        (
+            json!({"@context": "https://schema.org", "@type": "Book", "author": {"@type": "Offer"}}),
+            "where",
+        ),
+        (
+            json!({"@context": "https://schema.org", "@type": "Book", "numberOfPages": "many"}),
+            "does not fit",
+        ),
+        (
+            json!({"@context": "https://example.com", "@type": "Book"}),
+            "@context",
+        ),
     ] {
         let problems = vocabulary.problems(&bad);
-        assert!(problems.iter().any(|problem| problem.contains(why)), "{bad}: {problems:?}");
+        assert!(
+            problems.iter().any(|problem| problem.contains(why)),
+            "{bad}: {problems:?}"
+        );
     }
 }
 
@@ -283,5 +393,8 @@ async fn a_title_holding_a_script_end_tag_stays_inside_its_json_ld() {
     assert!(!page.html.contains("<!--"), "{}", page.html);
     let node = &schema_org::documents(&page.html)[0];
     assert_eq!(node["name"], title);
-    assert_eq!(schema_org::vocabulary().problems(node), Vec::<String>::new());
+    assert_eq!(
+        schema_org::vocabulary().problems(node),
+        Vec::<String>::new()
+    );
 }

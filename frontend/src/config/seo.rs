@@ -82,7 +82,10 @@ fn public_url(text: &str) -> Result<String, String> {
     let host = rest.split('/').next().unwrap_or_default();
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-._:[]".contains(c);
     let path_allowed = |c: char| c.is_ascii_alphanumeric() || "-._~/".contains(c);
-    if host.is_empty() || !host.chars().all(allowed) || !rest.chars().all(|c| allowed(c) || path_allowed(c)) {
+    if host.is_empty()
+        || !host.chars().all(allowed)
+        || !rest.chars().all(|c| allowed(c) || path_allowed(c))
+    {
         return Err(error());
     }
     Ok(url.trim_end_matches('/').to_owned())
@@ -124,7 +127,9 @@ mod tests {
             .unwrap()
             .seo;
         assert_eq!(seo.public_url, "https://shop.example.com");
-        let seo = config(&[("PUBLIC_URL", "https://example.com/shop")]).unwrap().seo;
+        let seo = config(&[("PUBLIC_URL", "https://example.com/shop")])
+            .unwrap()
+            .seo;
         assert_eq!(seo.public_url, "https://example.com/shop");
         for bad in [
             "shop.example.com",

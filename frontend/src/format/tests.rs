@@ -112,7 +112,10 @@ fn the_filters_work_in_templates_and_leave_odd_values_alone() {
         "[][][12]"
     );
     assert_eq!(
-        render("{{ text | summary(12) }}", minijinja::context! { text => "one two three four" }),
+        render(
+            "{{ text | summary(12) }}",
+            minijinja::context! { text => "one two three four" }
+        ),
         "one two…"
     );
 }

@@ -346,13 +346,22 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(params(&[]).canonical(), "/books");
-        assert_eq!(params(&[("genre", "poetry"), ("after", "c2")]).canonical(), "/books?genre=poetry&after=c2");
-        assert_eq!(params(&[("q", "sea"), ("genre", "")]).canonical(), "/books?q=sea");
+        assert_eq!(
+            params(&[("genre", "poetry"), ("after", "c2")]).canonical(),
+            "/books?genre=poetry&after=c2"
+        );
+        assert_eq!(
+            params(&[("q", "sea"), ("genre", "")]).canonical(),
+            "/books?q=sea"
+        );
         assert_eq!(
             params(&[("genre", "poetry"), ("sort", "price"), ("after", "c2")]).canonical(),
             "/books?genre=poetry"
         );
-        assert_eq!(params(&[("format", "ebook"), ("stock", "1")]).canonical(), "/books");
+        assert_eq!(
+            params(&[("format", "ebook"), ("stock", "1")]).canonical(),
+            "/books"
+        );
     }
 
     #[test]

@@ -18,8 +18,14 @@ const CACHE_CONTROL: &str = "public, max-age=86400";
 pub async fn svg() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
-            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            ),
         ],
         SVG,
     )
@@ -28,8 +34,14 @@ pub async fn svg() -> impl IntoResponse {
 pub async fn ico() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/x-icon")),
-            (header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/x-icon"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
+            ),
         ],
         ICO,
     )

@@ -18,7 +18,11 @@ pub const SHOP_NAME: &str = "Bookstore";
 /// (`title`, `isbn`, `format`, `price { amountCents currency }`,
 /// `credits { role contributor { name slug } }`, …), whose page is `url`.
 pub fn book(book: &Value, url: &str, public_url: &str) -> Value {
-    let text = |name: &str| book.get(name).and_then(Value::as_str).filter(|text| !text.is_empty());
+    let text = |name: &str| {
+        book.get(name)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+    };
     let mut node = Map::new();
     node.insert("@context".into(), json!("https://schema.org"));
     node.insert("@type".into(), json!("Book"));
@@ -30,7 +34,10 @@ pub fn book(book: &Value, url: &str, public_url: &str) -> Value {
             node.insert(name.into(), value);
         }
     };
-    put("alternativeHeadline", text("subtitle").map(|subtitle| json!(subtitle)));
+    put(
+        "alternativeHeadline",
+        text("subtitle").map(|subtitle| json!(subtitle)),
+    );
     put(
         "description",
         text("description").map(|description| json!(format::summary(description, 5000))),
@@ -38,15 +45,28 @@ pub fn book(book: &Value, url: &str, public_url: &str) -> Value {
     put("isbn", text("isbn").map(|isbn| json!(isbn)));
     put(
         "bookFormat",
-        text("format").and_then(book_format).map(|format| json!(format)),
+        text("format")
+            .and_then(book_format)
+            .map(|format| json!(format)),
     );
-    put("inLanguage", text("language").map(|language| json!(language)));
-    put("numberOfPages", book.get("pageCount").filter(|pages| pages.is_u64()).cloned());
+    put(
+        "inLanguage",
+        text("language").map(|language| json!(language)),
+    );
+    put(
+        "numberOfPages",
+        book.get("pageCount")
+            .filter(|pages| pages.is_u64())
+            .cloned(),
+    );
     put(
         "publisher",
         text("publisher").map(|name| json!({"@type": "Organization", "name": name})),
     );
-    put("datePublished", text("publicationDate").map(|date| json!(date)));
+    put(
+        "datePublished",
+        text("publicationDate").map(|date| json!(date)),
+    );
     for (role, property) in [
         ("AUTHOR", "author"),
         ("EDITOR", "editor"),
@@ -179,13 +199,20 @@ mod tests {
 
     #[test]
     fn a_book_is_described_with_its_offer() {
-        let node = book(&sample(), "https://shop.test/books/emma", "https://shop.test");
+        let node = book(
+            &sample(),
+            "https://shop.test/books/emma",
+            "https://shop.test",
+        );
         assert_eq!(node["@type"], "Book");
         assert_eq!(node["isbn"], "9780141439587");
         assert_eq!(node["bookFormat"], "https://schema.org/Paperback");
         assert_eq!(node["numberOfPages"], 474);
         assert_eq!(node["author"][0]["name"], "Jane Austen");
-        assert_eq!(node["author"][0]["url"], "https://shop.test/contributors/jane-austen");
+        assert_eq!(
+            node["author"][0]["url"],
+            "https://shop.test/contributors/jane-austen"
+        );
         assert_eq!(node["editor"][0]["@type"], "Person");
         assert_eq!(node["offers"]["price"], "12.99");
         assert_eq!(node["offers"]["priceCurrency"], "USD");
@@ -194,18 +221,28 @@ mod tests {
         let mut sold_out = sample();
         sold_out["inStock"] = json!(false);
         let node = book(&sold_out, "u", "p");
-        assert_eq!(node["offers"]["availability"], "https://schema.org/OutOfStock");
+        assert_eq!(
+            node["offers"]["availability"],
+            "https://schema.org/OutOfStock"
+        );
     }
 
     #[test]
     fn the_script_text_cannot_end_its_element_and_means_the_same() {
-        let node = book(&sample(), "https://shop.test/books/emma", "https://shop.test");
+        let node = book(
+            &sample(),
+            "https://shop.test/books/emma",
+            "https://shop.test",
+        );
         let text = script_text(&node);
         for forbidden in ["<", ">", "&", "\u{2028}"] {
             assert!(!text.contains(forbidden), "{forbidden} in {text}");
         }
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, node);
-        assert_eq!(back["name"], "Emma </script><script>alert(1)</script> & <!-- more");
+        assert_eq!(
+            back["name"],
+            "Emma </script><script>alert(1)</script> & <!-- more"
+        );
     }
 }

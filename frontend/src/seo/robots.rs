@@ -37,7 +37,9 @@ pub fn is_private(path: &str) -> bool {
 
 /// `robots.txt`: every private path disallowed, and where the sitemap is.
 pub fn robots_txt(public_url: &str) -> String {
-    let mut text = String::from("# Private pages (carts, checkout, accounts, orders, staff) are not for crawlers.\nUser-agent: *\n");
+    let mut text = String::from(
+        "# Private pages (carts, checkout, accounts, orders, staff) are not for crawlers.\nUser-agent: *\n",
+    );
     for path in PRIVATE_PATHS {
         text.push_str(&format!("Disallow: {path}\n"));
     }
@@ -79,7 +81,16 @@ mod tests {
         ] {
             assert!(is_private(path), "{path}");
         }
-        for path in ["/", "/books", "/books/cartography", "/cartography", "/login", "/register", "/contributors/jane-austen", "/sitemap.xml"] {
+        for path in [
+            "/",
+            "/books",
+            "/books/cartography",
+            "/cartography",
+            "/login",
+            "/register",
+            "/contributors/jane-austen",
+            "/sitemap.xml",
+        ] {
             assert!(!is_private(path), "{path}");
         }
     }
@@ -88,9 +99,17 @@ mod tests {
     fn robots_txt_disallows_the_private_pages_and_names_the_sitemap() {
         let text = robots_txt("https://shop.example.com");
         assert!(text.starts_with("# Private"), "{text}");
-        assert!(text.contains("User-agent: *\nDisallow: /cart\nDisallow: /checkout\nDisallow: /account\n"), "{text}");
+        assert!(
+            text.contains(
+                "User-agent: *\nDisallow: /cart\nDisallow: /checkout\nDisallow: /account\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("Disallow: /staff\n"), "{text}");
-        assert!(text.ends_with("\nSitemap: https://shop.example.com/sitemap.xml\n"), "{text}");
+        assert!(
+            text.ends_with("\nSitemap: https://shop.example.com/sitemap.xml\n"),
+            "{text}"
+        );
         assert!(!text.contains("Disallow: /books"), "{text}");
     }
 }

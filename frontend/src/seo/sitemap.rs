@@ -98,7 +98,10 @@ impl Cache {
         build: impl Future<Output = Result<Built, E>>,
     ) -> Result<Arc<Built>, E> {
         let mut kept = self.kept.lock().await;
-        if let Some(kept) = kept.as_ref().filter(|kept| Instant::now() < kept.refresh_at) {
+        if let Some(kept) = kept
+            .as_ref()
+            .filter(|kept| Instant::now() < kept.refresh_at)
+        {
             return Ok(Arc::clone(&kept.built));
         }
         match build.await {
@@ -175,7 +178,10 @@ fn index(public_url: &str, lastmods: &[Option<&str>]) -> String {
     let mut xml = format!("{HEADER}<sitemapindex xmlns=\"{NAMESPACE}\">\n");
     for (number, lastmod) in lastmods.iter().enumerate() {
         xml.push_str("<sitemap><loc>");
-        xml.push_str(&escape(&format!("{public_url}/sitemaps/{}.xml", number + 1)));
+        xml.push_str(&escape(&format!(
+            "{public_url}/sitemaps/{}.xml",
+            number + 1
+        )));
         xml.push_str("</loc>");
         if let Some(lastmod) = lastmod {
             xml.push_str("<lastmod>");
@@ -220,7 +226,10 @@ mod tests {
     #[tokio::test]
     async fn a_kept_sitemap_is_served_until_it_is_old_and_after_a_failed_rebuild() {
         let cache = Cache::new(Duration::from_millis(50));
-        let first = cache.get(async { Ok::<_, String>(built("one")) }).await.unwrap();
+        let first = cache
+            .get(async { Ok::<_, String>(built("one")) })
+            .await
+            .unwrap();
         let kept = cache
             .get(async { Err::<Built, _>("not asked".to_owned()) })
             .await
@@ -233,11 +242,17 @@ mod tests {
             .unwrap();
         assert_eq!(stale.documents[0].xml, "one");
         tokio::time::sleep(Duration::from_millis(60)).await;
-        let second = cache.get(async { Ok::<_, String>(built("two")) }).await.unwrap();
+        let second = cache
+            .get(async { Ok::<_, String>(built("two")) })
+            .await
+            .unwrap();
         assert_eq!(second.documents[0].xml, "two");
         let empty = Cache::new(Duration::from_secs(60));
         assert_eq!(
-            empty.get(async { Err::<Built, _>("down".to_owned()) }).await.unwrap_err(),
+            empty
+                .get(async { Err::<Built, _>("down".to_owned()) })
+                .await
+                .unwrap_err(),
             "down"
         );
     }
@@ -277,7 +292,13 @@ mod tests {
         assert_eq!(files.parts.len(), 3);
         assert!(files.root.contains("<sitemapindex"), "{}", files.root);
         assert!(files.root.contains("<sitemap><loc>https://shop.example.com/sitemaps/1.xml</loc><lastmod>2026-11-02</lastmod></sitemap>"), "{}", files.root);
-        assert!(files.root.contains("<loc>https://shop.example.com/sitemaps/3.xml</loc><lastmod>2026-11-06</lastmod>"), "{}", files.root);
+        assert!(
+            files.root.contains(
+                "<loc>https://shop.example.com/sitemaps/3.xml</loc><lastmod>2026-11-06</lastmod>"
+            ),
+            "{}",
+            files.root
+        );
         assert_eq!(files.parts[0].matches("<url>").count(), 3);
         assert_eq!(files.parts[2].matches("<url>").count(), 1);
         assert!(files.parts[2].contains("/books/6<"), "{}", files.parts[2]);

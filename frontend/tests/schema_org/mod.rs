@@ -30,7 +30,9 @@ pub struct Vocabulary {
 }
 
 const SCHEMA: &str = "https://schema.org/";
-const DATA_TYPES: [&str; 7] = ["Text", "URL", "Date", "DateTime", "Number", "Integer", "Boolean"];
+const DATA_TYPES: [&str; 7] = [
+    "Text", "URL", "Date", "DateTime", "Number", "Integer", "Boolean",
+];
 
 pub fn vocabulary() -> Vocabulary {
     serde_json::from_str(include_str!("vocabulary.json")).expect("vocabulary.json")
@@ -94,8 +96,15 @@ impl Vocabulary {
                 problems.push(format!("{here}: no such property"));
                 continue;
             };
-            if !property.domains.iter().any(|domain| lineage.contains(domain)) {
-                problems.push(format!("{here}: not a property of {kind} (only of {:?})", property.domains));
+            if !property
+                .domains
+                .iter()
+                .any(|domain| lineage.contains(domain))
+            {
+                problems.push(format!(
+                    "{here}: not a property of {kind} (only of {:?})",
+                    property.domains
+                ));
                 continue;
             }
             let values = match value {
@@ -103,7 +112,12 @@ impl Vocabulary {
                 single => vec![single],
             };
             for (index, value) in values.into_iter().enumerate() {
-                self.value(value, &property.ranges, &format!("{here}[{index}]"), problems);
+                self.value(
+                    value,
+                    &property.ranges,
+                    &format!("{here}[{index}]"),
+                    problems,
+                );
             }
         }
     }
@@ -118,9 +132,9 @@ impl Vocabulary {
                     Some(member) => {
                         allows("URL")
                             || ranges.iter().any(|range| {
-                                self.enumerations
-                                    .get(range)
-                                    .is_some_and(|members| members.iter().any(|known| known == member))
+                                self.enumerations.get(range).is_some_and(|members| {
+                                    members.iter().any(|known| known == member)
+                                })
                             })
                     }
                     None => {
@@ -128,7 +142,8 @@ impl Vocabulary {
                             || (allows("URL") && text.starts_with("http"))
                             || (allows("Date") && is_date(text))
                             || (allows("DateTime") && text.contains('T'))
-                            || ((allows("Number") || allows("Integer")) && text.parse::<f64>().is_ok())
+                            || ((allows("Number") || allows("Integer"))
+                                && text.parse::<f64>().is_ok())
                     }
                 };
                 if !fits {
@@ -136,7 +151,9 @@ impl Vocabulary {
                 }
             }
             Value::Number(number) => {
-                let fits = allows("Number") || allows("Integer") && number.is_i64() || allows("Integer") && number.is_u64();
+                let fits = allows("Number")
+                    || allows("Integer") && number.is_i64()
+                    || allows("Integer") && number.is_u64();
                 if !fits {
                     problems.push(format!("{at}: the number {number} does not fit {ranges:?}"));
                 }
@@ -153,7 +170,9 @@ fn is_date(text: &str) -> bool {
         && parts[0].len() == 4
         && parts[1].len() == 2
         && parts[2].len() == 2
-        && parts.iter().all(|part| part.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|part| part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The JSON-LD documents of a page (`<script type="application/ld+json">`).

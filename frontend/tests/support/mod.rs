@@ -96,7 +96,10 @@ pub async fn serve_backend(
 }
 
 pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
-    storefront_with(graphql_url, &[("BACKEND_TIMEOUT_MS", &timeout_ms.to_string())])
+    storefront_with(
+        graphql_url,
+        &[("BACKEND_TIMEOUT_MS", &timeout_ms.to_string())],
+    )
 }
 
 /// A storefront over the backend at `graphql_url`, with `overrides` of its

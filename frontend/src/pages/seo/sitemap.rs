@@ -12,7 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::operations::{SitemapBooks, SitemapContributors, SitemapGenres, sitemap_books, sitemap_contributors};
+use super::operations::{
+    SitemapBooks, SitemapContributors, SitemapGenres, sitemap_books, sitemap_contributors,
+};
 use crate::api::{Api, ApiError, Fetched};
 use crate::pages::page::{api_error_page, not_found_page};
 use crate::seo::sitemap::{self, Built, Entry};
@@ -77,20 +79,33 @@ async fn entries(api: &Api) -> Result<Vec<Entry>, ApiError> {
     }
     let mut after = None;
     for _ in 0..MAX_PAGES {
-        let variables = sitemap_books::Variables { after: after.take() };
+        let variables = sitemap_books::Variables {
+            after: after.take(),
+        };
         let books = fetch::<SitemapBooks>(api, variables).await?.books;
         for book in books.nodes {
-            entries.push(entry(format!("/books/{}", book.slug), Some(book.updated_at)));
+            entries.push(entry(
+                format!("/books/{}", book.slug),
+                Some(book.updated_at),
+            ));
         }
-        match books.page_info.end_cursor.filter(|_| books.page_info.has_next_page) {
+        match books
+            .page_info
+            .end_cursor
+            .filter(|_| books.page_info.has_next_page)
+        {
             Some(cursor) => after = Some(cursor),
             None => break,
         }
     }
     let mut after = None;
     for _ in 0..MAX_PAGES {
-        let variables = sitemap_contributors::Variables { after: after.take() };
-        let contributors = fetch::<SitemapContributors>(api, variables).await?.contributors;
+        let variables = sitemap_contributors::Variables {
+            after: after.take(),
+        };
+        let contributors = fetch::<SitemapContributors>(api, variables)
+            .await?
+            .contributors;
         for contributor in contributors.nodes {
             entries.push(entry(
                 format!("/contributors/{}", contributor.slug),

@@ -1,5 +1,6 @@
 //! Wires the storefront: the router (every page area's routes, the
-//! stylesheet, the health check), the guard in front of every form,
+//! stylesheet, the health check, what crawlers read), the `noindex`
+//! header of private pages, the guard in front of every form,
 //! conditional GET and compression (gzip, brotli), the security headers on
 //! every answer, page timings (`metrics`), `/metrics` (on its own internal
 //! address when `METRICS_ADDR` is set or in production), and the server
@@ -18,7 +19,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{caller, conditional, forms, metrics, pages, stylesheet};
+use crate::{caller, conditional, forms, metrics, pages, seo, stylesheet};
 
 /// What pages may load: only this site's stylesheet and forms, no scripts
 /// of anyone's, no framing (clickjacking), no `<base>` tricks.
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::accounts::routes())
         .merge(pages::shop::routes())
         .merge(pages::staff::routes())
+        .merge(pages::seo::routes())
         .fallback(pages::page::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -64,6 +66,9 @@ pub fn router(state: AppState) -> Router {
             CONTENT_SECURITY_POLICY,
         ))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Private pages (cart, checkout, account, orders, staff) are
+        // `noindex` for crawlers that reach them despite `robots.txt`.
+        .layer(axum::middleware::from_fn(seo::robots::middleware))
         // A page whose address holds a token sets a stricter one itself.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,

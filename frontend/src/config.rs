@@ -17,7 +17,9 @@ use crate::tokens::random_token;
 use bookstore_edge::forwarded::TrustedProxies;
 
 mod caching;
+mod seo;
 pub use caching::CachingConfig;
+pub use seo::SeoConfig;
 
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";
@@ -130,6 +132,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub caching: CachingConfig,
+
+    #[command(flatten)]
+    pub seo: SeoConfig,
 }
 
 /// Where the storefront runs: production requires its secrets.
@@ -253,11 +258,18 @@ impl Config {
 
     /// What no single variable can say alone: in production, the CSRF
     /// secret must be configured (instances must agree on it, and a
-    /// restart must not void every open form).
+    /// restart must not void every open form), and so must the shop's
+    /// public address (canonical links and the sitemap name it).
     pub fn check(&self) -> Result<(), String> {
         if self.app_env == AppEnv::Production && self.csrf_secret.generated {
             return Err(
                 "CSRF_SECRET must be set when APP_ENV=production (the same long random value on every instance)"
+                    .to_owned(),
+            );
+        }
+        if self.app_env == AppEnv::Production && self.seo.public_url_is_default() {
+            return Err(
+                "PUBLIC_URL must be set when APP_ENV=production (the shop's public address, such as https://shop.example.com)"
                     .to_owned(),
             );
         }

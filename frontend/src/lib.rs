@@ -5,9 +5,10 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `stylesheet`, `queries`, `conditional`,
+//! `tokens`, `money`, `format`, `cookies`, `stylesheet`, `queries`, `conditional`,
 //! `page_cache`, `metrics` (leaves; trusted proxies, request ids and the healthcheck
-//! probe are `bookstore_edge`); `caller`; `api`; `render`; `config`;
+//! probe are `bookstore_edge`); `seo` (robots, sitemap XML, JSON-LD,
+//! favicon); `caller`; `api`; `render`; `config`;
 //! `state`; `session`; `forms`, `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
@@ -17,6 +18,7 @@ pub mod caller;
 pub mod conditional;
 pub mod config;
 pub mod cookies;
+pub mod format;
 pub mod forms;
 pub mod metrics;
 pub mod money;
@@ -24,6 +26,7 @@ pub mod page_cache;
 pub mod pages;
 pub mod queries;
 pub mod render;
+pub mod seo;
 pub mod session;
 pub mod state;
 pub mod stylesheet;

@@ -2,33 +2,45 @@
 //! builds use the templates embedded at compile time; debug builds read them
 //! from disk on every request, so editing one needs no rebuild.
 //!
+//! Every template gets the formatting filters (`format`: language names,
+//! ISBNs, dates, statuses, money) and two globals: `style_version` and
+//! `public_url`, the shop's configured public address (`PUBLIC_URL`) that
+//! canonical and sharing links start with (never the request's `Host`).
+//!
 //! Owns the template environment only; it never turns autoescaping off,
 //! never knows about visitors or the backend, and imports no module of the
-//! crate but `stylesheet` (for the stylesheet's version).
+//! crate but `stylesheet` (for the stylesheet's version) and `format`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-use crate::stylesheet;
+use crate::{format, stylesheet};
 
 pub struct Templates {
     #[cfg(not(debug_assertions))]
     env: Environment<'static>,
+    /// `PUBLIC_URL` without a trailing slash.
+    #[cfg(debug_assertions)]
+    public_url: String,
 }
 
 impl Templates {
-    pub fn new() -> Self {
+    /// The templates of a shop whose public address is `public_url`
+    /// (`https://shop.example.com`, no trailing slash).
+    pub fn new(public_url: &str) -> Self {
         Self {
             #[cfg(not(debug_assertions))]
-            env: Self::environment(),
+            env: Self::environment(public_url),
+            #[cfg(debug_assertions)]
+            public_url: public_url.to_owned(),
         }
     }
 
     // Start-up: minijinja-embed's generated code `expect`s its own templates,
     // which the build script already parsed (release builds only).
     #[allow(clippy::expect_used)]
-    fn environment() -> Environment<'static> {
+    fn environment(public_url: &str) -> Environment<'static> {
         let mut env = Environment::new();
         #[cfg(debug_assertions)]
         env.set_loader(minijinja::path_loader(concat!(
@@ -38,6 +50,8 @@ impl Templates {
         #[cfg(not(debug_assertions))]
         minijinja_embed::load_templates!(&mut env);
         env.add_global("style_version", stylesheet::version());
+        env.add_global("public_url", public_url.trim_end_matches('/'));
+        format::register(&mut env);
         env
     }
 
@@ -54,7 +68,7 @@ impl Templates {
     /// template fails.
     pub fn html(&self, name: &str, context: Value) -> Option<String> {
         #[cfg(debug_assertions)]
-        let env = Self::environment();
+        let env = Self::environment(&self.public_url);
         #[cfg(not(debug_assertions))]
         let env = &self.env;
         let rendered = env
@@ -74,10 +88,4 @@ pub fn failure() -> Response {
         "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1><p>Please try again.</p>",
     )
         .into_response()
-}
-
-impl Default for Templates {
-    fn default() -> Self {
-        Self::new()
-    }
 }

@@ -33,6 +33,9 @@ pub struct Visitor {
     pub session: Option<String>,
     pub cart: Option<String>,
     pub flash: Option<String>,
+    /// The path asked for (no query): a page's default canonical address,
+    /// and whether it is private (`seo::robots`).
+    pub path: String,
     seed: String,
     new_seed: bool,
     cookies: Cookies,
@@ -60,6 +63,7 @@ impl FromRequestParts<AppState> for Visitor {
                 let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
                 String::from_utf8(bytes).ok()
             }),
+            path: parts.uri.path().to_owned(),
             seed,
             new_seed,
             cookies,

@@ -1,6 +1,6 @@
 //! What every handler shares: the backend client, the templates, the cookie
-//! rules, the CSRF secret, the kept copies of rendered pages and the
-//! metrics.
+//! rules, the CSRF secret, the kept copies of rendered pages, the shop's
+//! public address and kept sitemap, and the metrics.
 //!
 //! Owns building that state from the configuration. It holds no handler
 //! logic and never imports `pages`, `session` or `app` (they import it).
@@ -16,6 +16,7 @@ use crate::cookies::Cookies;
 use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::render::Templates;
+use crate::seo::sitemap;
 use bookstore_edge::forwarded::TrustedProxies;
 
 #[derive(Clone)]
@@ -32,6 +33,15 @@ pub struct AppState {
     /// `Cache-Control` of a public page (`PAGE_MAX_AGE_SECS`).
     pub public_cache_control: HeaderValue,
     pub metrics: Metrics,
+    /// The shop's public address (`PUBLIC_URL`, no trailing slash): what
+    /// canonical links, `robots.txt` and the sitemap start with.
+    pub public_url: Arc<str>,
+    /// The built sitemap, kept for `SITEMAP_CACHE_SECS`.
+    pub sitemap: Arc<sitemap::Cache>,
+    /// Addresses per sitemap file (`SITEMAP_MAX_URLS`).
+    pub sitemap_max_urls: usize,
+    /// `Cache-Control` of the sitemap's files.
+    pub sitemap_cache_control: HeaderValue,
     /// `/metrics` is served on BIND_ADDR too (no `METRICS_ADDR`, not in
     /// production).
     pub metrics_on_bind_addr: bool,
@@ -50,7 +60,14 @@ impl AppState {
             api: Api::new(&config.graphql_url, config.backend_timeout, metrics.clone())?,
             metrics,
             metrics_on_bind_addr: config.metrics_address().is_none(),
-            templates: Arc::new(Templates::new()),
+            templates: Arc::new(Templates::new(&config.seo.public_url)),
+            public_url: Arc::from(config.seo.public_url.as_str()),
+            sitemap: Arc::new(sitemap::Cache::new(config.seo.sitemap_cache)),
+            sitemap_max_urls: config.seo.sitemap_max_urls,
+            sitemap_cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                config.seo.sitemap_cache.as_secs()
+            ))?,
             cookies: Cookies::new(config.cookie_secure),
             csrf_secret: Arc::from(config.csrf_secret.expose()),
             trusted_proxies: config.trusted_proxies.clone(),

@@ -161,6 +161,7 @@ async fn production_serves_metrics_only_on_the_internal_address() {
     let config = bookstore_web::config::Config::from_lookup(|name| match name {
         "APP_ENV" => Some("production".to_owned()),
         "CSRF_SECRET" => Some("a production secret".to_owned()),
+        "PUBLIC_URL" => Some("https://shop.example.com".to_owned()),
         _ => None,
     })
     .unwrap();

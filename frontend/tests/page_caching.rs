@@ -327,7 +327,7 @@ async fn fake_backend(tags: bool) -> (String, Arc<FakeBackend>) {
                     "subtitle": null, "description": "A book.", "isbn": "9780000000002",
                     "format": "PAPERBACK", "publisher": null, "publicationDate": null,
                     "language": "en", "pageCount": null, "stock": 10, "inStock": true,
-                    "archived": false, "price": {"formatted": "$9.99"},
+                    "archived": false, "price": {"amountCents": 999, "currency": "USD", "formatted": "$9.99"},
                     "credits": [], "genres": []
                 }}});
                 (

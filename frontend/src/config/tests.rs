@@ -104,9 +104,17 @@ fn production_requires_a_csrf_secret() {
         assert!(error.contains("CSRF_SECRET"), "{error}");
         assert!(error.contains("APP_ENV=production"), "{error}");
     }
+    let error = self::config(&[
+        ("APP_ENV", "production"),
+        ("CSRF_SECRET", "a shared secret"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("PUBLIC_URL"), "{error}");
     let config = config(&[
         ("APP_ENV", "production"),
         ("CSRF_SECRET", "a shared secret"),
+        ("PUBLIC_URL", "https://shop.example.com"),
     ])
     .unwrap();
     assert_eq!(config.app_env, AppEnv::Production);
@@ -129,6 +137,9 @@ fn debug_and_help_never_show_the_secret() {
         "CSRF_SECRET",
         "COOKIE_SECURE",
         "APP_ENV",
+        "PUBLIC_URL",
+        "SITEMAP_MAX_URLS",
+        "SITEMAP_CACHE_SECS",
     ] {
         assert!(help.contains(variable), "{variable} missing from {help}");
     }
@@ -149,6 +160,7 @@ fn metrics_stay_off_the_public_address_in_production() {
     let production = config(&[
         ("APP_ENV", "production"),
         ("CSRF_SECRET", "s3cret-s3cret-s3cret-s3cret"),
+        ("PUBLIC_URL", "https://shop.example.com"),
     ])
     .unwrap();
     assert_eq!(

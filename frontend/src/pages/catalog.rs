@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::page::not_found_page;
 use super::params::{PageParams, Window, page_links, set};
 use super::public::{View, public_page};
+use crate::format::summary;
 use crate::money::price_cents;
 use crate::queries::{self, BookPage, Catalog, ContributorPage, Home};
+use crate::seo::json_ld;
 use crate::session::Visitor;
 use crate::state::AppState;
 
@@ -39,6 +41,8 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
             "home.html",
             context! {
                 title => "Books worth keeping",
+                canonical => "/",
+                description => "Hundreds of public-domain classics in new paperback, hardcover, ebook and audiobook editions: new arrivals and every genre.",
                 books => Value::from(Serde(&data.books.nodes)),
                 genres => Value::from(Serde(&data.genres)),
             },
@@ -120,6 +124,26 @@ impl CatalogParams {
         (filter, sort, errors)
     }
 
+    /// The address search engines should keep for this page: the
+    /// catalog, a genre's or a search's listing (with its page's cursor);
+    /// a narrower filter or another sort counts as its first page.
+    fn canonical(&self) -> String {
+        let narrowed = [&self.format, &self.min, &self.max, &self.stock, &self.sort]
+            .into_iter()
+            .any(|value| set(value).is_some());
+        let keep = |value: &Option<String>| set(value).map(str::to_owned);
+        let params = Self {
+            q: keep(&self.q),
+            genre: keep(&self.genre),
+            ..Self::default()
+        };
+        if narrowed {
+            params.with_cursors(None, None)
+        } else {
+            params.with_cursors(keep(&self.after), keep(&self.before))
+        }
+    }
+
     /// This page's URL with other cursors: the pagination links.
     fn with_cursors(&self, after: Option<String>, before: Option<String>) -> String {
         let params = Self {
@@ -158,14 +182,36 @@ pub async fn catalog(
     public_page::<Catalog>(&state, &visitor, &key, variables, |data| {
         let (next, previous) = page_links!(data.books.page_info, |after, before| params
             .with_cursors(after, before));
-        let title = match set(&params.q) {
-            Some(text) => format!("Results for “{text}”"),
-            None => "All books".to_owned(),
+        let genre = set(&params.genre)
+            .and_then(|slug| data.genres.iter().find(|genre| genre.slug == slug));
+        let (title, description) = match (set(&params.q), genre) {
+            (Some(text), _) => (
+                format!("Results for “{text}”"),
+                format!("Books matching “{text}” at Bookstore."),
+            ),
+            (None, Some(genre)) => (
+                genre.name.clone(),
+                match summary(&genre.description, 160) {
+                    text if text.is_empty() => format!("{} books at Bookstore.", genre.name),
+                    text => text,
+                },
+            ),
+            (None, None) => (
+                "All books".to_owned(),
+                format!(
+                    "All {} books in the shop: public-domain classics in new paperback, hardcover, ebook and audiobook editions.",
+                    data.books.total_count
+                ),
+            ),
         };
         View::Page(
             "catalog.html",
             context! {
                 title,
+                description,
+                canonical => params.canonical(),
+                // Search results are for shoppers, not for search engines.
+                robots => set(&params.q).map(|_| "noindex, follow"),
                 books => Value::from(Serde(&data.books.nodes)),
                 total => data.books.total_count,
                 genres => Value::from(Serde(&data.genres)),
@@ -187,13 +233,55 @@ pub async fn book(
     let key = format!("/books/{slug}");
     let variables = queries::book_page::Variables { slug };
     public_page::<BookPage>(&state, &visitor, &key, variables, |data| match data.book {
-        Some(book) => View::Page(
-            "book.html",
-            context! { title => book.title.clone(), book => Value::from(Serde(&book)) },
-        ),
+        Some(book) => {
+            let canonical = format!("/books/{}", book.slug);
+            let json = serde_json::to_value(&book).unwrap_or_default();
+            let described = json_ld::book(
+                &json,
+                &format!("{}{canonical}", state.public_url),
+                &state.public_url,
+            );
+            View::Page(
+                "book.html",
+                context! {
+                    title => book.title.clone(),
+                    description => book_description(&book),
+                    canonical,
+                    og_type => "book",
+                    json_ld => Value::from_safe_string(json_ld::script_text(&described)),
+                    book => Value::from(Serde(&book)),
+                },
+            )
+        }
         None => View::Answer(not_found_page(&state)),
     })
     .await
+}
+
+/// A book's meta description: its own description's start, or who wrote
+/// it, in what format, for how much.
+fn book_description(book: &queries::book_page::BookPageBook) -> String {
+    let text = summary(&book.description, 160);
+    if !text.is_empty() {
+        return text;
+    }
+    let authors: Vec<&str> = book
+        .credits
+        .iter()
+        .filter(|credit| matches!(credit.role, queries::book_page::ContributorRole::AUTHOR))
+        .map(|credit| credit.contributor.name.as_str())
+        .collect();
+    let by = if authors.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", authors.join(", "))
+    };
+    format!(
+        "{}{by}: {}, {}.",
+        book.title,
+        crate::format::book_format(&format!("{:?}", book.format)),
+        book.price.formatted
+    )
 }
 
 pub async fn contributor(
@@ -212,10 +300,13 @@ pub async fn contributor(
         last: window.last,
         before: window.before,
     };
-    let key = format!(
-        "{path}?{}",
-        serde_urlencoded::to_string(&params).unwrap_or_default()
-    );
+    let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    let key = format!("{path}?{query}");
+    let canonical = if query.is_empty() {
+        path.clone()
+    } else {
+        key.clone()
+    };
     public_page::<ContributorPage>(&state, &visitor, &key, variables, |data| {
         let Some(contributor) = data.contributor else {
             return View::Answer(not_found_page(&state));
@@ -229,6 +320,12 @@ pub async fn contributor(
             "contributor.html",
             context! {
                 title => contributor.name.clone(),
+                description => match summary(&contributor.bio, 160) {
+                    text if text.is_empty() => format!("Books by {} at Bookstore.", contributor.name),
+                    text => text,
+                },
+                canonical,
+                og_type => "profile",
                 contributor => Value::from(Serde(&contributor)),
                 next,
                 previous,
@@ -241,6 +338,31 @@ pub async fn contributor(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canonical_address_keeps_the_listing_and_its_page_only() {
+        let params = |pairs: &[(&str, &str)]| -> CatalogParams {
+            serde_urlencoded::from_str(&serde_urlencoded::to_string(pairs).unwrap_or_default())
+                .unwrap_or_default()
+        };
+        assert_eq!(params(&[]).canonical(), "/books");
+        assert_eq!(
+            params(&[("genre", "poetry"), ("after", "c2")]).canonical(),
+            "/books?genre=poetry&after=c2"
+        );
+        assert_eq!(
+            params(&[("q", "sea"), ("genre", "")]).canonical(),
+            "/books?q=sea"
+        );
+        assert_eq!(
+            params(&[("genre", "poetry"), ("sort", "price"), ("after", "c2")]).canonical(),
+            "/books?genre=poetry"
+        );
+        assert_eq!(
+            params(&[("format", "ebook"), ("stock", "1")]).canonical(),
+            "/books"
+        );
+    }
 
     #[test]
     fn pagination_links_keep_the_filters() {

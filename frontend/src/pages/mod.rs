@@ -12,5 +12,6 @@ pub mod messages;
 pub mod page;
 pub mod params;
 pub mod public;
+pub mod seo;
 pub mod shop;
 pub mod staff;

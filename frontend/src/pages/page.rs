@@ -1,5 +1,6 @@
-//! How every page answers: a template rendered for a visitor, and the error
-//! pages (not found, backend unavailable or refusing).
+//! How every page answers: a template rendered for a visitor (with its
+//! robots and canonical defaults), and the error pages (not found, backend
+//! unavailable or refusing).
 //!
 //! Owns the page frame and the error pages' wording and status codes. It
 //! never talks to the backend itself and never shows a raw error.
@@ -10,11 +11,14 @@ use axum::response::Response;
 use minijinja::context;
 
 use crate::api::ApiError;
+use crate::seo::robots;
 use crate::session::Visitor;
 use crate::state::AppState;
 
 /// Renders a page for a visitor: the template also gets `visitor` (signed
-/// in or not, the CSRF token for forms, the flash message), and the response
+/// in or not, the CSRF token for forms, the flash message) and what
+/// crawlers are told (a private page is `noindex`; any other's canonical
+/// address is its path unless the context names one), and the response
 /// the cookies the visit needs.
 pub fn page(
     state: &AppState,
@@ -23,12 +27,15 @@ pub fn page(
     template: &str,
     context: minijinja::Value,
 ) -> Response {
+    let private = robots::is_private(&visitor.path);
     let context = context! {
         visitor => context! {
             signed_in => visitor.session.is_some(),
             csrf => visitor.csrf_token(),
             flash => visitor.flash.clone(),
         },
+        robots => private.then_some(robots::NOINDEX),
+        default_canonical => (!private).then(|| visitor.path.clone()),
         ..context
     };
     visitor.finish(state.templates.render(status, template, context))

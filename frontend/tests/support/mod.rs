@@ -96,11 +96,25 @@ pub async fn serve_backend(
 }
 
 pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
-    let config = Config::from_lookup(|name| match name {
-        "GRAPHQL_URL" => Some(graphql_url.to_owned()),
-        "BACKEND_TIMEOUT_MS" => Some(timeout_ms.to_string()),
-        "CSRF_SECRET" => Some("test secret".to_owned()),
-        _ => None,
+    storefront_with(
+        graphql_url,
+        &[("BACKEND_TIMEOUT_MS", &timeout_ms.to_string())],
+    )
+}
+
+/// A storefront over the backend at `graphql_url`, with `overrides` of its
+/// configuration.
+pub fn storefront_with(graphql_url: &str, overrides: &[(&str, &str)]) -> axum::Router {
+    let config = Config::from_lookup(|name| {
+        if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
+            return Some((*value).to_owned());
+        }
+        match name {
+            "GRAPHQL_URL" => Some(graphql_url.to_owned()),
+            "BACKEND_TIMEOUT_MS" => Some("5000".to_owned()),
+            "CSRF_SECRET" => Some("test secret".to_owned()),
+            _ => None,
+        }
     })
     .unwrap();
     bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())

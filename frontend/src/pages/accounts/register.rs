@@ -36,7 +36,10 @@ pub(super) async fn register_form(State(state): State<AppState>, visitor: Visito
         &visitor,
         StatusCode::OK,
         "register.html",
-        context! { title => "Create an account" },
+        context! {
+            title => "Create an account",
+            description => "Create a Bookstore account to check out faster and follow your orders.",
+        },
     )
 }
 

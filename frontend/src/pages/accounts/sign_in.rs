@@ -121,6 +121,7 @@ pub(super) async fn login_form(
         "login.html",
         context! {
             title => "Sign in",
+            description => "Sign in to your Bookstore account to see your orders and check out faster.",
             next => safe_next(params.next.as_deref()),
         },
     )

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::book_choices::Choice;
 use super::book_input::{CheckedBook, Format, Role};
 use super::operations::staff_book_edit;
+use crate::format;
 use crate::money::{price_cents, price_units};
 
 /// The book form as submitted (or as filled in from the book): text, kept
@@ -43,12 +44,9 @@ pub(super) struct BookForm {
     pub(super) who: String,
 }
 
-pub(super) const FORMATS: [(&str, &str); 4] = [
-    ("PAPERBACK", "Paperback"),
-    ("HARDCOVER", "Hardcover"),
-    ("EBOOK", "Ebook"),
-    ("AUDIOBOOK", "Audiobook"),
-];
+/// The format choices (the commonest first), worded as every page words
+/// them (`format::book_format`).
+pub(super) const FORMATS: [&str; 4] = ["PAPERBACK", "HARDCOVER", "EBOOK", "AUDIOBOOK"];
 
 impl BookForm {
     pub(super) fn blank(who: Option<&str>) -> Self {
@@ -308,7 +306,7 @@ pub(super) fn form_context(
         errors,
         authors => Value::from(Serde(authors)),
         genres => Value::from(Serde(genres)),
-        formats => FORMATS,
+        formats => FORMATS.map(|code| (code, format::book_format(code))),
     }
 }
 

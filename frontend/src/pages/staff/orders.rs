@@ -20,6 +20,7 @@ use super::operations::{
     StaffDeliverOrder, StaffOrder, StaffOrders, StaffRefundOrder, StaffShipOrder,
     staff_deliver_order, staff_order, staff_orders, staff_refund_order, staff_ship_order,
 };
+use crate::format;
 use crate::pages::messages::flash_of;
 use crate::pages::page::{not_found_page, page};
 use crate::pages::params::{Paged, page_links, set};
@@ -29,13 +30,15 @@ use crate::state::AppState;
 /// Rows per page of the order list.
 const PAGE_SIZE: i64 = 50;
 
-const STATUSES: [(&str, &str); 6] = [
-    ("PAID", "Paid: to ship"),
-    ("SHIPPED", "Shipped: on the way"),
-    ("DELIVERED", "Delivered"),
-    ("PENDING_PAYMENT", "Awaiting payment"),
-    ("CANCELLED", "Cancelled"),
-    ("REFUNDED", "Refunded"),
+/// The status filter's choices in the staff's working order (to ship
+/// first), worded as every page words them (`format::order_status`).
+const STATUSES: [&str; 6] = [
+    "PAID",
+    "SHIPPED",
+    "DELIVERED",
+    "PENDING_PAYMENT",
+    "CANCELLED",
+    "REFUNDED",
 ];
 
 /// The list's own parameters; the cursors come with [`Paged`].
@@ -104,7 +107,7 @@ pub(super) async fn orders(
             orders => Value::from(Serde(&data.orders.nodes)),
             total => data.orders.total_count,
             status => chosen,
-            statuses => STATUSES,
+            statuses => STATUSES.map(|code| (code, format::order_status(code))),
             next,
             previous,
         },

@@ -162,6 +162,15 @@ async fn the_header_counts_the_cart_but_never_in_a_shared_page() {
 
     let mut shopper = shop.browser();
     add_book(&mut shopper, "3").await;
+    // The flash ("Added to your cart") is shown once, on the cart page: the
+    // pages below are private for the count alone.
+    assert!(
+        shopper
+            .get("/cart")
+            .await
+            .html
+            .contains("Added to your cart")
+    );
     for path in ["/books", "/", "/cart", "/contributors/george-eliot"] {
         let page = shopper.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");

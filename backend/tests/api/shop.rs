@@ -403,8 +403,8 @@ async fn buying_again_adds_what_can_still_be_bought_and_says_what_not() {
     assert_eq!(payload["cart"]["itemCount"], 3);
     // Session, order, its lines, the customer's cart, then one transaction
     // (BEGIN, the cart locked, its lines, one write of every line, COMMIT),
-    // the answer's lines: 13 for these four lines, and no more for forty
-    // (one write, whatever the count; books by one batched load).
+    // the answer's lines: 13 for these four lines (nothing runs per line:
+    // one write for all of them, the books by one batched load).
     assert!(statements <= 13, "buyAgain ran {statements} statements");
 
     // Another customer's order is not found, and adds nothing.

@@ -16,7 +16,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::cart::cart_id;
+use super::cart::{Known, cart_id};
 use super::operations::{HeaderCart, header_cart};
 use crate::render;
 use crate::session::Visitor;
@@ -62,10 +62,21 @@ pub async fn fill(State(state): State<AppState>, request: Request, next: Next) -
     else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    let variables = header_cart::Variables {
-        id: cart_id(&visitor),
+    let count = match parts.extensions.get::<Known>() {
+        Some(Known(count)) => *count,
+        None => count(&state, &visitor).await,
     };
-    let count = match state
+    let filled = page.replacen(SLOT, &badge(count), 1);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(filled))
+}
+
+/// The visitor's cart's item count, from the backend (0 when it fails).
+async fn count(state: &AppState, visitor: &Visitor) -> i64 {
+    let variables = header_cart::Variables {
+        id: cart_id(visitor),
+    };
+    match state
         .api
         .run::<HeaderCart>(variables, visitor.session.as_deref())
         .await
@@ -75,10 +86,7 @@ pub async fn fill(State(state): State<AppState>, request: Request, next: Next) -
             tracing::warn!(%error, "the header's cart count is left out");
             0
         }
-    };
-    let filled = page.replacen(SLOT, &badge(count), 1);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(filled))
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::cart::cart_id;
+use super::cart::{Known, cart_id};
 use super::links::order_path;
 use super::operations::{Checkout, CheckoutPage, checkout, checkout_page};
 use crate::pages::messages::sentence;
@@ -148,7 +148,11 @@ async fn render_checkout(
             .map_or("new", |address| address.id.as_str()),
         chosen => chosen,
     };
-    page(
+    let count = data
+        .cart
+        .as_ref()
+        .map_or(0, |cart| cart.shop_cart.item_count);
+    let page = page(
         state,
         visitor,
         status,
@@ -165,7 +169,8 @@ async fn render_checkout(
             errors,
             idempotency_key => random_token(),
         },
-    )
+    );
+    Known::mark(count, page)
 }
 
 pub async fn checkout_form(State(state): State<AppState>, visitor: Visitor) -> Response {

@@ -415,3 +415,42 @@ async fn buying_again_adds_what_can_still_be_bought_and_says_what_not() {
     assert_eq!(data["buyAgain"]["userErrors"][0]["code"], "NOT_FOUND");
     assert_eq!(data["buyAgain"]["cart"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_buys_again_with_the_orders_token_only() {
+    let app = TestApp::new().await;
+    let (book, _) = book_with_stock(&app, 0, 10).await;
+    let cart = guest_cart(&app, &book, 2).await;
+    let mutation = "mutation($input: CheckoutInput!) { checkout(input: $input) {
+        order { number } orderAccessToken userErrors { code } } }";
+    let placed = app
+        .data(mutation, checkout_input("guest-1", &cart, APPROVE))
+        .await;
+    let number = placed["checkout"]["order"]["number"].clone();
+    let token = placed["checkout"]["orderAccessToken"].clone();
+    let buy_again = "mutation($input: BuyAgainInput!) { buyAgain(input: $input) {
+        cart { id itemCount } lines { cartQuantity problem } userErrors { field code } } }";
+
+    // Without the token (or with another's), the order is not found.
+    for input in [
+        json!({"number": number}),
+        json!({"number": number, "accessToken": "not-the-token"}),
+    ] {
+        let data = app.data(buy_again, json!({"input": input})).await;
+        assert_eq!(data["buyAgain"]["userErrors"][0]["code"], "NOT_FOUND");
+        assert_eq!(data["buyAgain"]["cart"], Value::Null);
+    }
+    // With it: a new guest cart holding the order's books.
+    let data = app
+        .data(
+            buy_again,
+            json!({"input": {"number": number, "accessToken": token}}),
+        )
+        .await;
+    assert_eq!(data["buyAgain"]["userErrors"], json!([]), "{data}");
+    assert_eq!(data["buyAgain"]["cart"]["itemCount"], 2);
+    assert_ne!(
+        data["buyAgain"]["cart"]["id"], cart,
+        "the old cart was checked out"
+    );
+}

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::checkout::support::{
     APPROVE, add_to_cart, book_with_stock, checkout_input, checkout_mutation,
-    customer_checkout_input, guest_cart, set_stock,
+    customer_checkout_input, guest_cart, number, set_stock,
 };
 use crate::support::TestApp;
 
@@ -272,6 +272,56 @@ async fn an_address_book_holds_at_most_20() {
             .unwrap()
             .contains("at most 20")
     );
+}
+
+/// Two adds at once cannot both pass the limit: each counts under a lock on
+/// the customer's row. Here another transaction holds that row while it
+/// adds the 20th address; an add sent meanwhile waits for it, then counts
+/// 20 and is refused (counting without the lock, it would see 19 and make
+/// 21).
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_an_address_counts_under_the_customers_lock() {
+    let app = TestApp::new().await;
+    let ada = app.customer_token("ada@example.com").await;
+    for n in 0..19 {
+        add_address(&app, &ada, &format!("Address {n}")).await;
+    }
+    let user_id = number(
+        &app,
+        "SELECT id AS n FROM users WHERE email = 'ada@example.com'",
+    )
+    .await;
+    let mut other = app.connection().await;
+    bookstore_test_support::execute(&mut other, "BEGIN").await;
+    bookstore_test_support::execute(
+        &mut other,
+        &format!("SELECT id FROM users WHERE id = {user_id} FOR NO KEY UPDATE"),
+    )
+    .await;
+    bookstore_test_support::execute(
+        &mut other,
+        &format!(
+            "INSERT INTO saved_addresses (user_id, name, line1, city, postal_code, country)
+             VALUES ({user_id}, 'Twentieth', '1 Way', 'Town', '1', 'US')"
+        ),
+    )
+    .await;
+    let add = add_address(&app, &ada, "Twenty-first");
+    tokio::pin!(add);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(500), &mut add).await;
+    assert!(
+        waited.is_err(),
+        "the add did not wait for the customer's row"
+    );
+    bookstore_test_support::execute(&mut other, "COMMIT").await;
+    let refused = add.await;
+    assert_eq!(refused["userErrors"][0]["code"], "INVALID", "{refused}");
+    let kept = number(
+        &app,
+        &format!("SELECT count(*) AS n FROM saved_addresses WHERE user_id = {user_id}"),
+    )
+    .await;
+    assert_eq!(kept, 20);
 }
 
 #[tokio::test(flavor = "multi_thread")]

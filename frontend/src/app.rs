@@ -48,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::page::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            pages::shop::cart_count::fill,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             forms::guard,
         ))
         // Inside the routes (`Router::layer`): each answer is timed under

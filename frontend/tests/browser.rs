@@ -28,6 +28,10 @@ fn require_tools(e2e: &Path) {
         e2e.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: npm ci --prefix frontend/e2e"
     );
+    assert!(
+        e2e.join("node_modules/axe-core").exists(),
+        "axe-core is missing: npm ci --prefix frontend/e2e"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -43,6 +47,22 @@ async fn shopper_and_staff_journeys_in_chromium() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     run_script(&e2e, "journeys.mjs", url, "browser journeys").await;
+}
+
+/// Issue #15: the catalog on a 390 px phone (its height, collapsed filters,
+/// covers), numbered pages, the checkout's total, saved addresses, with
+/// axe-core on each page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_and_a_laptop_in_chromium() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    require_tools(&e2e);
+    let shop = Shop::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = shop.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    run_script(&e2e, "phone.mjs", url, "phone and laptop pages").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

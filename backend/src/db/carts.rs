@@ -199,6 +199,68 @@ pub async fn put_line(
     .await
 }
 
+/// What [`add_lines`] did with one book: the line's quantity now, or
+/// `None` when the cart had no room for another line.
+pub type Added = (i64, Option<i32>);
+
+/// Adds copies of several books at once (buying an order again): each
+/// `(book, copies, cap)` raises the book's line by `copies`, to at most
+/// `cap` copies in all; a new line only while the cart holds fewer than
+/// `max_lines`. The cart's row is locked first (as [`put_line`] does), and
+/// every line is written by one statement.
+pub async fn add_lines(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    wanted: &[(i64, i32, i32)],
+    max_lines: usize,
+) -> QueryResult<Vec<Added>> {
+    use diesel::sql_types::Array;
+    conn.transaction(async |conn| {
+        carts::table
+            .find(cart_id)
+            .select(carts::id)
+            .for_update()
+            .first::<i64>(conn)
+            .await?;
+        let existing = lines(conn, cart_id).await?;
+        let mut count = existing.len();
+        let mut added = Vec::with_capacity(wanted.len());
+        let (mut books, mut quantities) = (Vec::new(), Vec::new());
+        for &(book_id, copies, cap) in wanted {
+            let had = existing.iter().find(|line| line.book_id == book_id);
+            if had.is_none() && count >= max_lines {
+                added.push((book_id, None));
+                continue;
+            }
+            count += usize::from(had.is_none());
+            let before = had.map_or(0, |line| line.quantity);
+            let quantity = before.saturating_add(copies).min(cap).max(before);
+            added.push((book_id, Some(quantity)));
+            if quantity > 0 {
+                books.push(book_id);
+                quantities.push(quantity);
+            }
+        }
+        if !books.is_empty() {
+            diesel::sql_query(
+                "WITH put AS (
+                   INSERT INTO cart_lines (cart_id, book_id, quantity)
+                   SELECT $1, book, quantity FROM unnest($2::bigint[], $3::int[]) AS w(book, quantity)
+                   ON CONFLICT (cart_id, book_id) DO UPDATE SET quantity = EXCLUDED.quantity
+                   RETURNING 1)
+                 UPDATE carts SET updated_at = now() WHERE id = $1 AND EXISTS (SELECT 1 FROM put)",
+            )
+            .bind::<BigInt, _>(cart_id)
+            .bind::<Array<BigInt>, _>(&books)
+            .bind::<Array<Integer>, _>(&quantities)
+            .execute(conn)
+            .await?;
+        }
+        Ok(added)
+    })
+    .await
+}
+
 /// How many lines (different books) the cart holds.
 pub async fn line_count(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<usize> {
     let count: i64 = cart_lines::table

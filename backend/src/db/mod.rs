@@ -22,6 +22,7 @@ mod pool;
 mod prepared;
 pub mod replica;
 pub mod reservations;
+pub mod saved_addresses;
 pub mod sessions;
 pub mod slugs;
 pub mod stock;

@@ -220,6 +220,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    saved_addresses (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        line1 -> Text,
+        line2 -> Nullable<Text>,
+        city -> Text,
+        region -> Nullable<Text>,
+        postal_code -> Text,
+        country -> Text,
+        phone -> Nullable<Text>,
+        is_default -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         token_hash -> Bytea,
@@ -270,6 +288,7 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(orders -> addresses (shipping_address_id));
 diesel::joinable!(orders -> users (user_id));
 diesel::joinable!(payments -> orders (order_id));
+diesel::joinable!(saved_addresses -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(shipments -> orders (order_id));
 
@@ -290,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     outbox,
     payments,
+    saved_addresses,
     sessions,
     shipments,
     users,

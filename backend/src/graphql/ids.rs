@@ -13,6 +13,7 @@ pub enum NodeType {
     Genre,
     User,
     Order,
+    SavedAddress,
 }
 
 impl NodeType {
@@ -23,6 +24,7 @@ impl NodeType {
             NodeType::Genre => "Genre",
             NodeType::User => "User",
             NodeType::Order => "Order",
+            NodeType::SavedAddress => "SavedAddress",
         }
     }
 }
@@ -41,6 +43,7 @@ pub fn decode(id: &str) -> Option<(NodeType, i64)> {
         NodeType::Genre,
         NodeType::User,
         NodeType::Order,
+        NodeType::SavedAddress,
     ]
     .into_iter()
     .find(|node_type| node_type.name() == name)?;

@@ -30,9 +30,9 @@ impl NodeQuery {
                 .await?
                 .map(Node::Contributor),
             Some((NodeType::Genre, id)) => loaders.load_one(GenreId(id)).await?.map(Node::Genre),
-            // Users and orders are not public: `viewer` and `order` are the
-            // ways to one's own.
-            Some((NodeType::User | NodeType::Order, _)) | None => None,
+            // Users, orders and addresses are not public: `viewer` and
+            // `order` are the ways to one's own.
+            Some((NodeType::User | NodeType::Order | NodeType::SavedAddress, _)) | None => None,
         })
     }
 }

@@ -36,6 +36,7 @@ mod request_ids;
 mod response_cache;
 mod schema;
 mod search;
+mod shop;
 mod snapshots;
 mod subscriptions;
 mod support;

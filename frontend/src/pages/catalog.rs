@@ -8,13 +8,14 @@
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
 use super::page::not_found_page;
+use super::page_numbers;
 use super::params::{PageParams, Window, page_links, set};
 use super::public::{View, public_page};
 use crate::format::summary;
@@ -73,6 +74,15 @@ pub struct CatalogParams {
     pub after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    /// The last page: its size (it reads back from the end of the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<String>,
+    /// The page's number and its check (`page_numbers`): shown, never used
+    /// to choose rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 impl CatalogParams {
@@ -138,17 +148,21 @@ impl CatalogParams {
             ..Self::default()
         };
         if narrowed {
-            params.with_cursors(None, None)
+            params.address(None, None, None)
         } else {
-            params.with_cursors(keep(&self.after), keep(&self.before))
+            params.address(keep(&self.after), keep(&self.before), None)
         }
     }
 
-    /// This page's URL with other cursors: the pagination links.
-    fn with_cursors(&self, after: Option<String>, before: Option<String>) -> String {
+    /// This list's address at a place (`after`, `before` or the last page's
+    /// `tail`), without a page number: what a number's check covers.
+    fn address(&self, after: Option<String>, before: Option<String>, tail: Option<i64>) -> String {
         let params = Self {
             after,
             before,
+            tail: tail.map(|tail| tail.to_string()),
+            page: None,
+            check: None,
             ..self.clone()
         };
         let query = serde_urlencoded::to_string(&params).unwrap_or_default();
@@ -158,7 +172,33 @@ impl CatalogParams {
             format!("/books?{query}")
         }
     }
+
+    /// A link to a page: its address, and its number with the number's
+    /// check when the number is known.
+    fn link(&self, secret: &[u8], at: Place, page: Option<i64>) -> String {
+        let (after, before, tail) = at;
+        let address = self.address(after, before, tail);
+        match page {
+            Some(page) if page > 1 => {
+                let check = page_numbers::check(secret, page, &address);
+                let join = if address.contains('?') { '&' } else { '?' };
+                format!("{address}{join}page={page}&check={check}")
+            }
+            _ => address,
+        }
+    }
+
+    /// The size of the last page this address asks for (1 to a page).
+    fn tail(&self) -> Option<i64> {
+        set(&self.tail)
+            .and_then(|tail| tail.parse().ok())
+            .filter(|tail| (1..=PAGE_SIZE).contains(tail))
+            .filter(|_| set(&self.after).is_none() && set(&self.before).is_none())
+    }
 }
+
+/// Where a page starts: `(after, before, tail)`.
+type Place = (Option<String>, Option<String>, Option<i64>);
 
 pub async fn catalog(
     State(state): State<AppState>,
@@ -168,7 +208,16 @@ pub async fn catalog(
     // A mangled address shows the whole catalog rather than an error.
     let params = params.map(|Query(params)| params).unwrap_or_default();
     let (filter, sort, errors) = params.to_query();
-    let window = Window::new(&params.after, &params.before, PAGE_SIZE);
+    let tail = params.tail();
+    let window = match tail {
+        Some(size) => Window {
+            first: None,
+            after: None,
+            last: Some(size),
+            before: None,
+        },
+        None => Window::new(&params.after, &params.before, PAGE_SIZE),
+    };
     let variables = queries::catalog::Variables {
         first: window.first,
         after: window.after,
@@ -177,11 +226,65 @@ pub async fn catalog(
         filter: Some(filter),
         sort,
     };
-    // The page's key: its parameters in a fixed order (unknown ones dropped).
-    let key = params.with_cursors(params.after.clone(), params.before.clone());
+    let here = (params.after.clone(), params.before.clone(), tail);
+    let address = params.address(here.0.clone(), here.1.clone(), tail);
+    // The number the address claims, and whether this storefront wrote it.
+    let claimed: Option<i64> = set(&params.page)
+        .and_then(|page| page.parse().ok())
+        .filter(|page| *page >= 1);
+    let secret = std::sync::Arc::clone(&state.csrf_secret);
+    let checked = claimed.filter(|page| {
+        set(&params.check)
+            .is_some_and(|check| page_numbers::verify(&secret, *page, &address, check))
+    });
+    // The page's key: its parameters in a fixed order (unknown ones
+    // dropped), with the number it claims: a kept copy is served without
+    // the view below, so whatever the view decides from (a number past the
+    // end is not found) must be in the key.
+    let key = format!(
+        "{}#{}{}",
+        params.link(&secret, here, checked),
+        claimed.unwrap_or_default(),
+        if checked.is_some() { "+" } else { "" }
+    );
     public_page::<Catalog>(&state, &visitor, &key, variables, |data| {
-        let (next, previous) = page_links!(data.books.page_info, |after, before| params
-            .with_cursors(after, before));
+        let books = &data.books;
+        let total = books.total_count;
+        let pages = page_numbers::page_count(total, PAGE_SIZE);
+        // Past the end: a cursor beyond the last book, or a number beyond
+        // the last page.
+        let past_end = (books.nodes.is_empty() && total > 0)
+            || claimed.is_some_and(|page| page > pages);
+        if past_end {
+            return View::Answer(not_found_page(&state));
+        }
+        let last_size = page_numbers::last_page_size(total, PAGE_SIZE);
+        if tail.is_some_and(|size| size != last_size) {
+            // An old or edited "last page" link: the last page as it is now.
+            let last = params.link(&secret, (None, None, Some(last_size)), Some(pages));
+            return View::Answer(Redirect::to(&last).into_response());
+        }
+        let info = &books.page_info;
+        let standing = page_numbers::Standing {
+            has_previous: info.has_previous_page,
+            has_next: info.has_next_page,
+            pages,
+        };
+        let number = page_numbers::number(standing, checked);
+        let link = |at: Place, page: Option<i64>| params.link(&secret, at, page);
+        let previous = info.has_previous_page.then(|| {
+            link(
+                (None, info.start_cursor.clone(), None),
+                number.map(|n| n - 1),
+            )
+        });
+        let next = info
+            .has_next_page
+            .then(|| link((info.end_cursor.clone(), None, None), number.map(|n| n + 1)));
+        let first = info.has_previous_page.then(|| link((None, None, None), None));
+        let last = info
+            .has_next_page
+            .then(|| link((None, None, Some(last_size)), Some(pages)));
         let genre = set(&params.genre)
             .and_then(|slug| data.genres.iter().find(|genre| genre.slug == slug));
         let (title, description) = match (set(&params.q), genre) {
@@ -200,7 +303,7 @@ pub async fn catalog(
                 "All books".to_owned(),
                 format!(
                     "All {} books in the shop: public-domain classics in new paperback, hardcover, ebook and audiobook editions.",
-                    data.books.total_count
+                    total
                 ),
             ),
         };
@@ -212,13 +315,20 @@ pub async fn catalog(
                 canonical => params.canonical(),
                 // Search results are for shoppers, not for search engines.
                 robots => set(&params.q).map(|_| "noindex, follow"),
-                books => Value::from(Serde(&data.books.nodes)),
-                total => data.books.total_count,
+                books => Value::from(Serde(&books.nodes)),
+                total,
+                pages,
+                page_number => number,
                 genres => Value::from(Serde(&data.genres)),
                 params => Value::from(Serde(&params)),
+                filtered => [&params.genre, &params.format, &params.min, &params.max, &params.stock, &params.sort]
+                    .into_iter()
+                    .any(|value| set(value).is_some()),
                 errors => errors.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                next,
+                first,
                 previous,
+                next,
+                last,
             },
         )
     })
@@ -373,8 +483,20 @@ mod tests {
             ..CatalogParams::default()
         };
         assert_eq!(
-            params.with_cursors(Some("next".into()), None),
+            params.address(Some("next".into()), None, None),
             "/books?q=sea+%26+sky&genre=poetry&after=next"
+        );
+        let secret = b"secret";
+        let link = params.link(secret, (Some("next".into()), None, None), Some(3));
+        let check = page_numbers::check(secret, 3, "/books?q=sea+%26+sky&genre=poetry&after=next");
+        assert_eq!(
+            link,
+            format!("/books?q=sea+%26+sky&genre=poetry&after=next&page=3&check={check}")
+        );
+        // Page 1 carries no number: no cursor says it.
+        assert_eq!(
+            params.link(secret, (None, None, None), Some(1)),
+            "/books?q=sea+%26+sky&genre=poetry"
         );
     }
 }

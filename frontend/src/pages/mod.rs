@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod messages;
 pub mod page;
+pub mod page_numbers;
 pub mod params;
 pub mod public;
 pub mod seo;

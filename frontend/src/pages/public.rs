@@ -10,7 +10,8 @@
 //!   changed; a backend that sends no tags is simply asked again.
 //! - A page is `Cache-Control: public, max-age=PAGE_MAX_AGE_SECS` with an
 //!   `ETag` (and `Vary: Cookie`) only when it holds nothing of the visitor:
-//!   no session, no flash message, no CSRF token (a page whose form needs
+//!   no session, no guest cart (its count goes in the header), no flash
+//!   message, no CSRF token (a page whose form needs
 //!   one is rendered with a placeholder, filled in per visitor, and stays
 //!   `private, no-store`), and it sets no cookie. Everything else answers
 //!   as `page::page` does.
@@ -118,7 +119,12 @@ fn render_page(
 /// The answer for `visitor`: public with its tag when it holds nothing of
 /// theirs, else private with their token filled in.
 fn answer(state: &AppState, visitor: &Visitor, page: &Rendered) -> Response {
-    let public = !page.uses_csrf && visitor.session.is_none() && visitor.flash.is_none();
+    // A guest with a cart sees its count in the header (`shop::cart_count`,
+    // filled in per answer): their page is theirs alone.
+    let public = !page.uses_csrf
+        && visitor.session.is_none()
+        && visitor.cart.is_none()
+        && visitor.flash.is_none();
     if !public {
         let html = if page.uses_csrf {
             let text = std::str::from_utf8(&page.html).unwrap_or_default();

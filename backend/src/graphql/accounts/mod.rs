@@ -5,6 +5,7 @@
 //! - [`email`]: `requestEmailVerification`, `verifyEmail`;
 //! - [`password_reset`]: `requestPasswordReset`, `resetPassword`;
 //! - [`profile`]: `updateProfile`, `changePassword`, email and name rules;
+//! - [`addresses`]: saved addresses (`User.addresses`, `addAddress`, ...);
 //! - [`mail`]: the messages these queue and the tokens their links carry.
 //!
 //! A user's data is only ever returned to that user. Accounts import
@@ -12,6 +13,7 @@
 //! sign-in); neither imports accounts. This file only declares and
 //! re-exports: submodules never import it.
 
+pub mod addresses;
 pub mod email;
 pub mod mail;
 pub mod password_reset;
@@ -30,4 +32,5 @@ pub struct AccountMutation(
     email::EmailMutation,
     password_reset::PasswordResetMutation,
     profile::ProfileMutation,
+    addresses::AddressMutation,
 );

@@ -5,6 +5,7 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::addresses::{SavedAddress, addresses_of};
 use crate::auth;
 use crate::db::{self, users};
 use crate::error::Error;
@@ -89,6 +90,18 @@ impl User {
         Ok(db::account_tokens::pending_email(&mut conn, self.user_id)
             .await
             .map_err(Error::from)?)
+    }
+
+    /// The user's saved addresses, the default first; shown to the user
+    /// only (empty for anyone else).
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<SavedAddress>> {
+        let own = auth::viewer(ctx)
+            .await?
+            .is_some_and(|viewer| viewer.user_id == self.user_id);
+        if !own {
+            return Ok(Vec::new());
+        }
+        addresses_of(ctx, self.user_id).await
     }
 
     /// The user's orders, newest first.

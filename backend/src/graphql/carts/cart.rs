@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, Lookahead, Object, Result, SimpleObject};
 
-use super::shipping::{ShippingMethod, ShippingMethodCode};
+use super::shipping::{Charges, ShippingMethod, ShippingMethodCode};
 use crate::auth;
 use crate::config::checkout::CheckoutConfig;
 use crate::db::{self, carts::Cart};
@@ -161,6 +161,28 @@ impl CartView {
     async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.cart.updated_at
     }
+    /// What checking out now with `shippingMethod` would charge: the same
+    /// sum `checkout` charges (the lines at current prices plus the
+    /// method's price), so a shopper sees the total before placing the order.
+    async fn quote(&self, shipping_method: ShippingMethodCode) -> CartQuote {
+        let charges = Charges::of(self.subtotal_cents(), shipping_method);
+        let money = |cents: i64| Money::new(clamp_cents(cents), self.currency());
+        CartQuote {
+            shipping_method: ShippingMethod::from(shipping_method),
+            subtotal: money(charges.subtotal_cents),
+            shipping: money(charges.shipping_cents),
+            total: money(charges.total_cents),
+        }
+    }
+}
+
+/// A cart priced for one shipping method (`Cart.quote`).
+#[derive(SimpleObject)]
+pub struct CartQuote {
+    pub shipping_method: ShippingMethod,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub total: Money,
 }
 
 #[derive(SimpleObject)]

@@ -43,7 +43,10 @@ pub struct RemoveCartLineInput {
 }
 
 /// The cart a change applies to, created when the caller has none.
-async fn cart_for_change(ctx: &Context<'_>, cart_id: Option<&ID>) -> Result<Option<Cart>, Error> {
+pub async fn cart_for_change(
+    ctx: &Context<'_>,
+    cart_id: Option<&ID>,
+) -> Result<Option<Cart>, Error> {
     if cart_id.is_some() {
         return accessible_cart(ctx, cart_id).await;
     }

@@ -15,6 +15,6 @@ pub mod lines;
 pub mod merge;
 pub mod shipping;
 
-pub use cart::{CartQuery, CartView, accessible_cart};
-pub use lines::CartMutation;
+pub use cart::{CartQuery, CartView, accessible_cart, limits};
+pub use lines::{CartMutation, cart_for_change};
 pub use shipping::ShippingMethodCode;

@@ -86,3 +86,25 @@ impl From<ShippingMethodCode> for ShippingMethod {
         }
     }
 }
+
+/// What an order costs: its lines' subtotal plus its shipping method's
+/// price. `Cart.quote` shows it; checkout charges the same sum (its
+/// reservation adds `shipping_cents` from [`ShippingMethodCode::price_cents`]
+/// to the locked books' subtotal, the same prices the cart's lines read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charges {
+    pub subtotal_cents: i64,
+    pub shipping_cents: i64,
+    pub total_cents: i64,
+}
+
+impl Charges {
+    pub fn of(subtotal_cents: i64, method: ShippingMethodCode) -> Self {
+        let shipping_cents = i64::from(method.price_cents());
+        Self {
+            subtotal_cents,
+            shipping_cents,
+            total_cents: subtotal_cents.saturating_add(shipping_cents),
+        }
+    }
+}

@@ -19,6 +19,7 @@ use crate::config::checkout::CheckoutConfig;
 use crate::db::{
     self, Db,
     carts::Cart,
+    orders::NewAddress,
     orders::PENDING_PAYMENT,
     reservations::{CheckoutRequest, Refusal},
 };
@@ -110,6 +111,23 @@ async fn refusal_error(ctx: &Context<'_>, refusal: Refusal) -> Result<UserError>
             "this cart cannot be checked out in one order",
         ),
     })
+}
+
+/// Keeps a placed order's new address in the customer's addresses. Never
+/// fails the checkout (the order is placed): a full address book or an
+/// error is logged, and the address is simply not kept.
+async fn keep_address(ctx: &Context<'_>, user_id: i64, address: &NewAddress) {
+    let kept = match primary_connection(ctx).await {
+        Ok(mut conn) => db::saved_addresses::add(&mut conn, user_id, address, false)
+            .await
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match kept {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => tracing::info!(user_id, "address book full: the order's address not kept"),
+        Err(error) => tracing::warn!(user_id, %error, "the order's address could not be kept"),
+    }
 }
 
 /// How a checkout ended, for metrics.
@@ -265,6 +283,12 @@ impl CheckoutMutation {
             ctx.data_unchecked::<Metrics>(),
         )
         .await?;
+        if let (Ok(placed), Some(viewer)) = (&checkout, &viewer) {
+            let ordered = matches!(placed.payment, Payment::Settled | Payment::Pending);
+            if ordered && input.save_address && input.saved_address_id.is_none() {
+                keep_address(ctx, viewer.user_id, &address).await;
+            }
+        }
         Ok(match checkout {
             Ok(Placed { order, payment }) => OrderPayload {
                 // A checkout whose card was refused placed no order.

@@ -11,6 +11,7 @@ use crate::db::{self, orders::NewAddress};
 use crate::error::Error;
 use crate::graphql::carts::ShippingMethodCode;
 use crate::graphql::connections::primary_connection;
+use crate::graphql::ids::{NodeType, decode_as};
 use crate::graphql::user_errors::{UserError, UserErrorCode};
 use crate::graphql::validation::{NOT_ONE_LINE, is_one_line};
 use crate::payments::Card;
@@ -34,21 +35,70 @@ pub struct CheckoutInput {
     /// Where the receipt goes; required for guests (signed-in customers use
     /// their account's email).
     pub email: Option<String>,
-    pub shipping_address: Address,
+    /// Where to ship; omit when `savedAddressId` is given.
+    pub shipping_address: Option<Address>,
+    /// One of the signed-in customer's saved addresses (`viewer.addresses`)
+    /// to ship to, instead of `shippingAddress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_address_id: Option<ID>,
+    /// With `shippingAddress`, for a signed-in customer: also keep it in
+    /// their addresses once the order is placed (skipped when they already
+    /// keep the most allowed).
+    #[graphql(default = false)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub save_address: bool,
     pub shipping_method: ShippingMethodCode,
     pub payment: PaymentInput,
 }
 
-/// The address as stored, or every problem with it (all at once).
-fn check_address(address: &Address) -> Result<NewAddress, Vec<UserError>> {
+/// The customer's saved address to ship to, or why it cannot be used.
+async fn saved_address(
+    ctx: &Context<'_>,
+    viewer: Option<&Viewer>,
+    id: &ID,
+) -> Result<Result<NewAddress, Vec<UserError>>> {
+    let not_found = |message: &str| {
+        Ok(Err(vec![UserError::new(
+            &["input", "savedAddressId"],
+            UserErrorCode::NotFound,
+            message,
+        )]))
+    };
+    let Some(viewer) = viewer else {
+        return not_found("sign in to use a saved address");
+    };
+    let Ok(id) = decode_as(NodeType::SavedAddress, id) else {
+        return not_found("no such saved address");
+    };
+    let mut conn = primary_connection(ctx).await?;
+    let found = db::saved_addresses::find(&mut conn, viewer.user_id, id)
+        .await
+        .map_err(Error::from)?;
+    let Some(saved) = found else {
+        return not_found("no such saved address");
+    };
+    Ok(Ok(NewAddress {
+        name: saved.name,
+        line1: saved.line1,
+        line2: saved.line2,
+        city: saved.city,
+        region: saved.region,
+        postal_code: saved.postal_code,
+        country: saved.country,
+        phone: saved.phone,
+    }))
+}
+
+/// The address as stored, or every problem with it (all at once), each at
+/// `path` + the field's name (`["input", "shippingAddress", "city"]`). Also
+/// checks a customer's saved addresses (`accounts::addresses`).
+pub fn check_address(address: &Address, path: &[&str]) -> Result<NewAddress, Vec<UserError>> {
     let mut errors = Vec::new();
     let mut problem = |name: &str, message: String| {
+        let mut field: Vec<String> = path.iter().map(|part| (*part).to_owned()).collect();
+        field.push(name.to_owned());
         errors.push(UserError {
-            field: vec![
-                "input".to_owned(),
-                "shippingAddress".to_owned(),
-                name.to_owned(),
-            ],
+            field,
             message,
             code: UserErrorCode::Invalid,
         });
@@ -154,9 +204,16 @@ pub(super) async fn check_input(
         .await?
         .map_err(|error| errors.push(error))
         .ok();
-    let address = check_address(&input.shipping_address)
-        .map_err(|problems| errors.extend(problems))
-        .ok();
+    let address = match (&input.saved_address_id, &input.shipping_address) {
+        (Some(id), _) => saved_address(ctx, viewer, id).await?,
+        (None, Some(address)) => check_address(address, &["input", "shippingAddress"]),
+        (None, None) => Err(vec![UserError::invalid(
+            "shippingAddress",
+            "enter the shipping address",
+        )]),
+    }
+    .map_err(|problems| errors.extend(problems))
+    .ok();
     let card = Card::new(&input.payment.card_number);
     if !card.is_plausible() {
         errors.push(UserError {

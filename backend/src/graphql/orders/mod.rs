@@ -8,6 +8,7 @@
 //!   and the checks that need no cart;
 //! - [`workflow`]: `cancelOrder` and the staff's `markOrderShipped`,
 //!   `markOrderDelivered`, `refundOrder`;
+//! - [`buy_again`]: `buyAgain`, a past order's books back in the cart;
 //! - [`subscription`]: `orderUpdated` and the staff's `orderPlaced`.
 //!
 //! An order is shown only to its customer, to staff, or — a guest order
@@ -18,6 +19,7 @@
 //! This file only declares and re-exports: submodules never import it.
 
 pub mod access;
+pub mod buy_again;
 pub mod checkout;
 pub mod checkout_input;
 pub mod order;
@@ -33,4 +35,8 @@ pub use subscription::OrderSubscription;
 
 /// The order mutations, in the schema's order.
 #[derive(MergedObject, Default)]
-pub struct OrderMutation(checkout::CheckoutMutation, workflow::OrderWorkflowMutation);
+pub struct OrderMutation(
+    checkout::CheckoutMutation,
+    workflow::OrderWorkflowMutation,
+    buy_again::BuyAgainMutation,
+);

@@ -25,6 +25,20 @@ use crate::state::AppState;
 /// What a form with a quantity that is not a number is told.
 const ASK_QUANTITY: &str = "Enter how many copies you want, from 1 to 99.";
 
+/// A page that read the visitor's cart itself (the cart, checkout) says
+/// how many items it holds, in its response's extensions: `cart_count` then
+/// fills the slot without asking the backend again.
+#[derive(Debug, Clone, Copy)]
+pub struct Known(pub i64);
+
+impl Known {
+    /// `response` marked with the count its page read.
+    pub fn mark(count: i64, mut response: Response) -> Response {
+        response.extensions_mut().insert(Self(count));
+        response
+    }
+}
+
 /// The guest cart to use: a signed-in customer's cart needs no id (the
 /// backend finds it by the session), a guest's is in its cookie.
 pub(super) fn cart_id(visitor: &Visitor) -> Option<String> {
@@ -55,7 +69,8 @@ pub async fn show_cart(State(state): State<AppState>, visitor: Visitor) -> Respo
             Err(error) => return api_error_page(&state, &error),
         }
     };
-    page(
+    let count = cart.as_ref().map_or(0, |cart| cart.item_count);
+    let page = page(
         &state,
         &visitor,
         StatusCode::OK,
@@ -64,7 +79,8 @@ pub async fn show_cart(State(state): State<AppState>, visitor: Visitor) -> Respo
             title => "Your cart",
             cart => Value::from(Serde(&cart)),
         },
-    )
+    );
+    Known::mark(count, page)
 }
 
 #[derive(Debug, Default, Deserialize)]

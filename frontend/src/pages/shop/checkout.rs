@@ -1,7 +1,11 @@
 //! Checkout: the form (address, shipping, card) and placing the order.
 //!
 //! Owns the idempotency key each rendering carries (a double submit places
-//! one order) and putting the backend's errors next to their fields. It
+//! one order) and putting the backend's errors next to their fields. The
+//! total with shipping is the backend's quote for the chosen method, shown
+//! before "Place order"; "Update total" (a submit button, no JavaScript)
+//! shows it again for another method, keeping what was typed. A signed-in
+//! customer picks a saved address or types a new one (and may keep it). It
 //! never puts the card number back into a page and never computes a total.
 
 use std::collections::BTreeMap;
@@ -13,7 +17,7 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::{Deserialize, Serialize};
 
-use super::cart::cart_id;
+use super::cart::{Known, cart_id};
 use super::links::order_path;
 use super::operations::{Checkout, CheckoutPage, checkout, checkout_page};
 use crate::pages::messages::sentence;
@@ -42,6 +46,13 @@ pub struct CheckoutForm {
     postal_code: String,
     country: String,
     shipping_method: String,
+    /// A saved address's id, or "new" (or empty: a guest's form).
+    saved_address: String,
+    /// "1" to keep the new address in the account.
+    save_address: String,
+    /// "update": only show the total again, place nothing.
+    #[serde(skip_serializing)]
+    action: String,
     #[serde(skip_serializing)]
     card_number: String,
 }
@@ -61,19 +72,29 @@ fn checkout_field(path: &[String]) -> &'static str {
         ["input", "shippingAddress", "postalCode"] => "postal_code",
         ["input", "shippingAddress", "country"] => "country",
         ["input", "shippingMethod"] => "shipping_method",
+        ["input", "savedAddressId"] => "saved_address",
+        ["input", "shippingAddress"] => "name",
         ["input", "payment", ..] => "card_number",
         _ => "form",
     }
 }
 
-fn shipping_method(code: &str) -> Option<checkout::ShippingMethodCode> {
-    use checkout::ShippingMethodCode;
-    match code {
-        "STANDARD" => Some(ShippingMethodCode::STANDARD),
-        "EXPRESS" => Some(ShippingMethodCode::EXPRESS),
-        "PICKUP" => Some(ShippingMethodCode::PICKUP),
-        _ => None,
-    }
+/// The shipping method a form value names (each operation has its own
+/// generated enum: a macro makes the one asked for).
+macro_rules! method_of {
+    ($operation:ident, $code:expr) => {{
+        use $operation::ShippingMethodCode;
+        match $code {
+            "STANDARD" => Some(ShippingMethodCode::STANDARD),
+            "EXPRESS" => Some(ShippingMethodCode::EXPRESS),
+            "PICKUP" => Some(ShippingMethodCode::PICKUP),
+            _ => None,
+        }
+    }};
+}
+
+fn shipping_method(code: &str) -> Option<checkout_page::ShippingMethodCode> {
+    method_of!(checkout_page, code)
 }
 
 /// The checkout page: the cart's summary and the form. A fresh idempotency
@@ -88,6 +109,8 @@ async fn render_checkout(
 ) -> Response {
     let variables = checkout_page::Variables {
         cart_id: cart_id(visitor),
+        method: shipping_method(&values.shipping_method)
+            .unwrap_or(checkout_page::ShippingMethodCode::STANDARD),
     };
     let data = match state
         .api
@@ -100,19 +123,36 @@ async fn render_checkout(
     let ready = data
         .cart
         .as_ref()
-        .is_some_and(|cart| cart.ready_for_checkout);
+        .is_some_and(|cart| cart.shop_cart.ready_for_checkout);
     // Only the first visit is sent back to the cart; a refused checkout
     // keeps its form and says why.
     if !ready && errors.is_empty() {
         let message = match &data.cart {
-            Some(cart) if !cart.lines.is_empty() => {
+            Some(cart) if !cart.shop_cart.lines.is_empty() => {
                 "Some books in your cart cannot be ordered as they are. Please adjust them first."
             }
             _ => "Your cart is empty.",
         };
         return visitor.redirect("/cart", message).into_response();
     }
-    page(
+    let addresses = data
+        .viewer
+        .as_ref()
+        .map(|viewer| &viewer.addresses[..])
+        .unwrap_or_default();
+    // The default address is picked until the customer picks another.
+    let chosen = match values.saved_address.as_str() {
+        "" => addresses
+            .iter()
+            .find(|address| address.is_default)
+            .map_or("new", |address| address.id.as_str()),
+        chosen => chosen,
+    };
+    let count = data
+        .cart
+        .as_ref()
+        .map_or(0, |cart| cart.shop_cart.item_count);
+    let page = page(
         state,
         visitor,
         status,
@@ -120,13 +160,17 @@ async fn render_checkout(
         context! {
             title => "Checkout",
             guest => data.viewer.is_none(),
+            addresses => Value::from(Serde(addresses)),
+            chosen,
+            quote => Value::from(Serde(data.cart.as_ref().map(|cart| &cart.quote))),
             cart => Value::from(Serde(&data.cart)),
             methods => Value::from(Serde(&data.shipping_methods)),
             values => Value::from(Serde(values)),
             errors,
             idempotency_key => random_token(),
         },
-    )
+    );
+    Known::mark(count, page)
 }
 
 pub async fn checkout_form(State(state): State<AppState>, visitor: Visitor) -> Response {
@@ -146,7 +190,11 @@ pub async fn place_order(
         return visitor.csrf_failure(&state);
     }
     let mut errors = BTreeMap::new();
-    let Some(method) = shipping_method(&form.shipping_method) else {
+    if form.action == "update" {
+        // Only the total for the chosen method: nothing is placed.
+        return render_checkout(&state, &visitor, StatusCode::OK, &form, errors).await;
+    }
+    let Some(method) = method_of!(checkout, form.shipping_method.as_str()) else {
         errors.insert(
             "shipping_method",
             "Choose how you want to receive your order.".to_owned(),
@@ -161,12 +209,13 @@ pub async fn place_order(
         .await;
     };
     let idempotency_key = given(&form.idempotency_key).unwrap_or_else(random_token);
+    let saved = given(&form.saved_address).filter(|id| id != "new");
     let variables = checkout::Variables {
         input: checkout::CheckoutInput {
             idempotency_key,
             cart_id: cart_id(&visitor),
             email: given(&form.email),
-            shipping_address: checkout::AddressInput {
+            shipping_address: saved.is_none().then(|| checkout::AddressInput {
                 name: form.name.clone(),
                 line1: form.line1.clone(),
                 line2: given(&form.line2),
@@ -175,7 +224,9 @@ pub async fn place_order(
                 postal_code: form.postal_code.clone(),
                 country: form.country.clone(),
                 phone: None,
-            },
+            }),
+            save_address: saved.is_none() && form.save_address == "1",
+            saved_address_id: saved,
             shipping_method: method,
             payment: checkout::PaymentInput {
                 card_number: form.card_number.clone(),

@@ -11,7 +11,10 @@
 //!
 //! This file only routes; the pages live in the modules below.
 
+mod addresses;
+mod buy_again;
 mod cart;
+pub mod cart_count;
 mod checkout;
 mod links;
 mod operations;
@@ -47,4 +50,10 @@ pub fn routes() -> Router<AppState> {
             post(order_lookup::ask_cancel),
         )
         .route("/account/orders", get(orders::list_orders))
+        .route("/orders/{number}/buy-again", post(buy_again::buy_again))
+        .route(
+            "/account/addresses",
+            get(addresses::list).post(addresses::add),
+        )
+        .route("/account/addresses/{id}", post(addresses::change))
 }

@@ -17,7 +17,9 @@ use crate::tokens::random_token;
 use bookstore_edge::forwarded::TrustedProxies;
 
 mod caching;
+mod live;
 pub use caching::CachingConfig;
+pub use live::LiveConfig;
 
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 const DEFAULT_GRAPHQL_URL: &str = "http://127.0.0.1:8000/graphql";
@@ -130,6 +132,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub caching: CachingConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
 /// Where the storefront runs: production requires its secrets.

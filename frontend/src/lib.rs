@@ -5,9 +5,9 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `cookies`, `stylesheet`, `queries`, `conditional`,
+//! `tokens`, `money`, `cookies`, `stylesheet`, `script`, `queries`, `conditional`,
 //! `page_cache`, `metrics` (leaves; trusted proxies, request ids and the healthcheck
-//! probe are `bookstore_edge`); `caller`; `api`; `render`; `config`;
+//! probe are `bookstore_edge`); `caller`; `api`, `live`; `render`; `config`;
 //! `state`; `session`; `forms`, `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
@@ -18,12 +18,14 @@ pub mod conditional;
 pub mod config;
 pub mod cookies;
 pub mod forms;
+pub mod live;
 pub mod metrics;
 pub mod money;
 pub mod page_cache;
 pub mod pages;
 pub mod queries;
 pub mod render;
+pub mod script;
 pub mod session;
 pub mod state;
 pub mod stylesheet;

@@ -4,13 +4,13 @@
 //!
 //! Owns the template environment only; it never turns autoescaping off,
 //! never knows about visitors or the backend, and imports no module of the
-//! crate but `stylesheet` (for the stylesheet's version).
+//! crate but `stylesheet` and `script` (for their versions).
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-use crate::stylesheet;
+use crate::{script, stylesheet};
 
 pub struct Templates {
     #[cfg(not(debug_assertions))]
@@ -38,6 +38,7 @@ impl Templates {
         #[cfg(not(debug_assertions))]
         minijinja_embed::load_templates!(&mut env);
         env.add_global("style_version", stylesheet::version());
+        env.add_global("script_version", script::version());
         env
     }
 

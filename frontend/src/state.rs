@@ -13,6 +13,7 @@ use axum::http::HeaderValue;
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::render::Templates;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// `Cache-Control` of a public page (`PAGE_MAX_AGE_SECS`).
     pub public_cache_control: HeaderValue,
     pub metrics: Metrics,
+    /// Live updates: the backend's WebSocket, the bound on open streams.
+    pub live: Live,
     /// `/metrics` is served on BIND_ADDR too (no `METRICS_ADDR`, not in
     /// production).
     pub metrics_on_bind_addr: bool,
@@ -48,6 +51,12 @@ impl AppState {
         let metrics = Metrics::new()?;
         Ok(Self {
             api: Api::new(&config.graphql_url, config.backend_timeout, metrics.clone())?,
+            live: Live::new(
+                &config.graphql_url,
+                config.live.max_streams,
+                config.live.keepalive,
+                config.backend_timeout,
+            ),
             metrics,
             metrics_on_bind_addr: config.metrics_address().is_none(),
             templates: Arc::new(Templates::new()),

@@ -7,7 +7,7 @@
 /// The operation names requests are counted under: every operation in
 /// `frontend/queries/*.graphql` (a test checks) and the benches' (`Book`,
 /// `Catalog`, `Walk`, `Q1`-`Q3`). Sorted (a binary search finds a name).
-pub const OPERATIONS: [&str; 43] = [
+pub const OPERATIONS: [&str; 47] = [
     "Account",
     "AddToCart",
     "Book",
@@ -21,6 +21,10 @@ pub const OPERATIONS: [&str; 43] = [
     "ContributorPage",
     "FindOrder",
     "Home",
+    "LiveOrder",
+    "LiveOrderPlaced",
+    "LiveOrderUpdated",
+    "LiveViewer",
     "Login",
     "Logout",
     "OrderHistory",

@@ -13,7 +13,7 @@
 
 mod cart;
 mod checkout;
-mod links;
+pub(crate) mod links;
 mod operations;
 mod order_lookup;
 mod orders;

@@ -72,9 +72,8 @@ async function live() {
   await staff.getByRole('button', { name: 'Sign in' }).click();
   await staff.goto(base + '/staff/orders');
   await staff.evaluate(() => { window.notReloaded = true; });
-  // The stream is open once the browser has its response.
-  await staff.waitForFunction(() => performance.getEntriesByType('resource')
-    .some((entry) => entry.name.includes('/staff/orders/events')));
+  // The stream is open (the server answered: it is subscribed).
+  await staff.locator('[data-live-state="open"]').waitFor({ timeout: 10000 });
 
   step('a guest checks out with JavaScript on');
   const guest = await newPage(true);
@@ -90,6 +89,7 @@ async function live() {
   await axe(staff, 'the staff order list');
 
   step('staff ship the order (a page without JavaScript)');
+  await guest.locator('[data-live-state="open"]').waitFor({ timeout: 10000 });
   await guest.evaluate(() => { window.notReloaded = true; });
   const shipper = await newPage(false);
   await shipper.goto(base + '/login');

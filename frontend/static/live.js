@@ -20,6 +20,16 @@
   var note = document.querySelector('[data-live-note]');
   var source = new EventSource(root.getAttribute('data-live-events'));
 
+  // The stream's state, on the element that names it (`open` once the
+  // server answered: the page hears of changes from then on).
+  source.addEventListener('open', function () {
+    root.setAttribute('data-live-state', 'open');
+  });
+  source.addEventListener('error', function () {
+    root.setAttribute('data-live-state',
+      source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  });
+
   function announce(text) {
     if (note) note.textContent = text;
   }

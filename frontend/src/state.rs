@@ -56,6 +56,7 @@ impl AppState {
                 config.live.max_streams,
                 config.live.keepalive,
                 config.backend_timeout,
+                metrics.live_streams(),
             ),
             metrics,
             metrics_on_bind_addr: config.metrics_address().is_none(),

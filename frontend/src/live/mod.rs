@@ -27,6 +27,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
+use metrics::Gauge;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
@@ -47,21 +48,33 @@ pub struct Live {
     /// Set on shutdown: every stream ends (graceful shutdown would wait
     /// for them forever) and the browsers reconnect elsewhere.
     closing: Arc<watch::Sender<bool>>,
+    /// Streams open now (`bookstore_web_live_streams`).
+    gauge: Gauge,
 }
 
-/// A place among the open streams, given back when dropped.
+/// A place among the open streams, given back (and counted out of the
+/// gauge) when dropped.
 pub struct Place {
     _permit: OwnedSemaphorePermit,
+    gauge: Gauge,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
+    }
 }
 
 impl Live {
     /// `graphql_url`: the backend's; `timeout`: how long opening a
-    /// subscription may take (the backend timeout).
+    /// subscription may take (the backend timeout); `gauge` counts the
+    /// open streams.
     pub fn new(
         graphql_url: &str,
         max_streams: usize,
         keepalive: Duration,
         timeout: Duration,
+        gauge: Gauge,
     ) -> Self {
         Self {
             url: Arc::from(websocket_url(graphql_url)),
@@ -70,6 +83,7 @@ impl Live {
             keepalive,
             timeout,
             closing: Arc::new(watch::channel(false).0),
+            gauge,
         }
     }
 
@@ -91,7 +105,11 @@ impl Live {
             return None;
         }
         let permit = self.streams.clone().try_acquire_owned().ok()?;
-        Some(Place { _permit: permit })
+        self.gauge.increment(1.0);
+        Some(Place {
+            _permit: permit,
+            gauge: self.gauge.clone(),
+        })
     }
 
     /// The answer when [`Live::admit`] found no place: 503 while every

@@ -191,6 +191,11 @@ async fn a_browser_that_goes_away_closes_its_backend_subscription() {
     let mut stream = open(&router, &uri, "").await.unwrap();
     assert_eq!(sockets.open(), 1);
     assert_eq!(storefront.live.open_streams(), 1);
+    let metrics = get(&router, "/metrics").await.html;
+    assert!(
+        metrics.contains("bookstore_web_live_streams 1"),
+        "{metrics}"
+    );
     assert_eq!(stream.event().await.1["status"], "PAID");
     // A quiet stream carries keep-alive comments for the proxies.
     assert_eq!(
@@ -201,6 +206,11 @@ async fn a_browser_that_goes_away_closes_its_backend_subscription() {
     drop(stream);
     eventually("the backend's WebSocket closed", || sockets.open() == 0).await;
     assert_eq!(storefront.live.open_streams(), 0);
+    let metrics = get(&router, "/metrics").await.html;
+    assert!(
+        metrics.contains("bookstore_web_live_streams 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,12 +1,12 @@
 //! Wires the storefront: the router (every page area's routes, the
-//! stylesheet, the health check, what crawlers read), the `noindex`
-//! header of private pages, the guard in front of every form,
+//! stylesheet and script, the health check, what crawlers read), the
+//! `noindex` header of private pages, the guard in front of every form,
 //! conditional GET and compression (gzip, brotli), the security headers on
 //! every answer, page timings (`metrics`), `/metrics` (on its own internal
 //! address when `METRICS_ADDR` is set or in production), and the server
 //! with its graceful shutdown.
 //!
-//! Owns no handler logic beyond the two static answers; it must never hold
+//! Owns no handler logic beyond the static answers; it must never hold
 //! page behaviour (that is `pages`), and nothing but the crate root imports it.
 
 use anyhow::Context;
@@ -19,11 +19,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{caller, conditional, forms, metrics, pages, seo, stylesheet};
+use crate::{caller, conditional, forms, metrics, pages, script, seo, stylesheet};
 
-/// What pages may load: only this site's stylesheet and forms, no scripts
-/// of anyone's, no framing (clickjacking), no `<base>` tricks.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// What pages may load: only this site's stylesheet, script (`live.js`,
+/// never an inline one), event streams and forms, nothing of anyone
+/// else's, no framing (clickjacking), no `<base>` tricks.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The storefront's routes (no socket: tests drive it with `oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     let trusted_proxies = state.trusted_proxies.clone();
     let mut routes = Router::new()
         .route("/static/style.css", get(stylesheet))
+        .route("/static/live.js", get(live_script))
         .route("/healthz", get(|| async { "ok" }));
     // With an internal metrics address (always in production), `/metrics`
     // is served only there ([`metrics_router`]).
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::shop::routes())
         .merge(pages::staff::routes())
         .merge(pages::seo::routes())
+        .merge(pages::live::routes())
         .fallback(pages::page::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -105,6 +108,23 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The live updates' script, compiled in; its URL carries a hash of it.
+async fn live_script() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        script::LIVE_JS,
+    )
+}
+
 /// The internal router on `METRICS_ADDR`: `/metrics` and nothing else.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
@@ -135,9 +155,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.bind_addr))?;
     tracing::info!(address = %config.bind_addr, backend = %config.graphql_url, "storefront listening");
     // The peer's address: the shopper's, unless a trusted proxy vouches.
+    let live = state.live.clone();
     let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live streams never finish by themselves: end them, and their
+            // browsers reconnect to another instance.
+            live.close_all();
+        })
         .await?;
     tracing::info!("shut down");
     Ok(())

@@ -17,8 +17,10 @@ use crate::tokens::random_token;
 use bookstore_edge::forwarded::TrustedProxies;
 
 mod caching;
+mod live;
 mod seo;
 pub use caching::CachingConfig;
+pub use live::LiveConfig;
 pub use seo::SeoConfig;
 
 const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
@@ -135,6 +137,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub seo: SeoConfig,
+
+    #[command(flatten)]
+    pub live: LiveConfig,
 }
 
 /// Where the storefront runs: production requires its secrets.

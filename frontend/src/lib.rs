@@ -5,10 +5,10 @@
 //! compile time. Pages work without JavaScript.
 //!
 //! Modules, leaves first (each imports only modules above it in this list):
-//! `tokens`, `money`, `format`, `cookies`, `stylesheet`, `queries`, `conditional`,
-//! `page_cache`, `metrics` (leaves; trusted proxies, request ids and the healthcheck
-//! probe are `bookstore_edge`); `seo` (robots, sitemap XML, JSON-LD,
-//! favicon); `caller`; `api`; `render`; `config`;
+//! `tokens`, `money`, `format`, `cookies`, `stylesheet`, `script`, `queries`,
+//! `conditional`, `page_cache`, `metrics` (leaves; trusted proxies, request ids and
+//! the healthcheck probe are `bookstore_edge`); `seo` (robots, sitemap XML,
+//! JSON-LD, favicon); `caller`; `api`, `live`; `render`; `config`;
 //! `state`; `session`; `forms`, `pages`; `app`. The crate root only
 //! declares them and re-exports the entry points; no module imports it.
 
@@ -20,12 +20,14 @@ pub mod config;
 pub mod cookies;
 pub mod format;
 pub mod forms;
+pub mod live;
 pub mod metrics;
 pub mod money;
 pub mod page_cache;
 pub mod pages;
 pub mod queries;
 pub mod render;
+pub mod script;
 pub mod seo;
 pub mod session;
 pub mod state;

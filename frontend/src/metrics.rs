@@ -1,7 +1,7 @@
 //! The storefront's Prometheus metrics: page answers by route and status
 //! class, and the GraphQL calls it makes to the backend by operation and
 //! outcome, both as latency histograms (their `_count` is the number of
-//! requests). Served as `/metrics` on `METRICS_ADDR` (`app`).
+//! requests); the live-update streams open now (a gauge). Served as `/metrics` on `METRICS_ADDR` (`app`).
 //!
 //! Labels are bounded: a page is its route pattern (`/books/{slug}`, never
 //! the address asked for; `unmatched` for the not-found page), an operation
@@ -19,10 +19,11 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bookstore_edge::metrics::{CONTENT_TYPE, LATENCY_BUCKETS, Registry};
-use metrics::Histogram;
+use metrics::{Gauge, Histogram};
 
 pub const PAGE_SECONDS: &str = "bookstore_web_page_render_seconds";
 pub const BACKEND_CALL_SECONDS: &str = "bookstore_web_backend_call_seconds";
+pub const LIVE_STREAMS: &str = "bookstore_web_live_streams";
 
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -49,6 +50,7 @@ struct Inner {
     registry: Registry,
     pages: Family<5>,
     calls: Family<4>,
+    live_streams: Gauge,
 }
 
 impl Metrics {
@@ -67,8 +69,15 @@ impl Metrics {
             Some(metrics::Unit::Seconds),
             "GraphQL calls to the backend, by operation and outcome (ok, not_modified, errors, unavailable).",
         );
+        registry.describe_gauge(
+            LIVE_STREAMS,
+            "Live-update streams (Server-Sent Events, each with its backend WebSocket) open now.",
+        );
+        // Registered here, so the series exists (at 0) before any stream.
+        let live_streams = registry.gauge(LIVE_STREAMS, &[]);
         Ok(Self {
             inner: Arc::new(Inner {
+                live_streams,
                 pages: Family::new(PAGE_SECONDS, "page", ("status", STATUS_CLASSES)),
                 calls: Family::new(
                     BACKEND_CALL_SECONDS,
@@ -101,6 +110,11 @@ impl Metrics {
         self.inner
             .calls
             .record(&self.inner.registry, operation, outcome as usize, elapsed);
+    }
+
+    /// The gauge of open live-update streams (`crate::live` moves it).
+    pub fn live_streams(&self) -> Gauge {
+        self.inner.live_streams.clone()
     }
 
     pub fn render(&self) -> String {

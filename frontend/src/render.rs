@@ -3,19 +3,19 @@
 //! from disk on every request, so editing one needs no rebuild.
 //!
 //! Every template gets the formatting filters (`format`: language names,
-//! ISBNs, dates, statuses, money) and two globals: `style_version` and
-//! `public_url`, the shop's configured public address (`PUBLIC_URL`) that
+//! ISBNs, dates, statuses, money) and three globals: `style_version`,
+//! `script_version` and `public_url`, the shop's configured public address (`PUBLIC_URL`) that
 //! canonical and sharing links start with (never the request's `Host`).
 //!
 //! Owns the template environment only; it never turns autoescaping off,
 //! never knows about visitors or the backend, and imports no module of the
-//! crate but `stylesheet` (for the stylesheet's version) and `format`.
+//! crate but `stylesheet` and `script` (for their versions) and `format`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-use crate::{format, stylesheet};
+use crate::{format, script, stylesheet};
 
 pub struct Templates {
     #[cfg(not(debug_assertions))]
@@ -52,6 +52,7 @@ impl Templates {
         env.add_global("style_version", stylesheet::version());
         env.add_global("public_url", public_url.trim_end_matches('/'));
         format::register(&mut env);
+        env.add_global("script_version", script::version());
         env
     }
 

@@ -13,6 +13,7 @@ use axum::http::HeaderValue;
 use crate::api::Api;
 use crate::config::Config;
 use crate::cookies::Cookies;
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::render::Templates;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub sitemap_max_urls: usize,
     /// `Cache-Control` of the sitemap's files.
     pub sitemap_cache_control: HeaderValue,
+    /// Live updates: the backend's WebSocket, the bound on open streams.
+    pub live: Live,
     /// `/metrics` is served on BIND_ADDR too (no `METRICS_ADDR`, not in
     /// production).
     pub metrics_on_bind_addr: bool,
@@ -58,6 +61,13 @@ impl AppState {
         let metrics = Metrics::new()?;
         Ok(Self {
             api: Api::new(&config.graphql_url, config.backend_timeout, metrics.clone())?,
+            live: Live::new(
+                &config.graphql_url,
+                config.live.max_streams,
+                config.live.keepalive,
+                config.backend_timeout,
+                metrics.live_streams(),
+            ),
             metrics,
             metrics_on_bind_addr: config.metrics_address().is_none(),
             templates: Arc::new(Templates::new(&config.seo.public_url)),

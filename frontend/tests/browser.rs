@@ -2,6 +2,8 @@
 //! Chromium (Debian's `chromium`, driven by playwright-core from
 //! `frontend/e2e`), against the real storefront and backend on local ports.
 //! Screenshots of the main pages land in `target/e2e-screenshots/`. Also
+//! live updates with JavaScript on (`live.mjs`: a page changes in place,
+//! axe-core finds no violation). Also
 //! the backend's GraphiQL, with every other host blocked (it must render
 //! from the backend's own assets alone).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -63,6 +65,23 @@ async fn a_phone_and_a_laptop_in_chromium() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     run_script(&e2e, "phone.mjs", url, "phone and laptop pages").await;
+}
+
+/// With JavaScript on: the order page and the staff order list update
+/// themselves (live updates), and axe-core finds no violation on them.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_updates_in_chromium_without_a_reload() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    require_tools(&e2e);
+    let shop = Shop::new().await;
+    shop.create_staff("staff@example.com", "staff password 1")
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = shop.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    run_script(&e2e, "live.mjs", url, "live updates in the browser").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

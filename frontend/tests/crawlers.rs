@@ -80,7 +80,7 @@ async fn graphql(shop: &Shop, token: Option<&str>, query: &str) -> Value {
 #[tokio::test]
 async fn robots_txt_keeps_crawlers_out_of_private_pages_and_names_the_sitemap() {
     let shop = Shop::new().await;
-    let router = storefront_with(&shop.graphql_url, &[("PUBLIC_URL", PUBLIC_URL)]);
+    let router = storefront_with(&shop.graphql_url, 5000, &[("PUBLIC_URL", PUBLIC_URL)]).0;
     let answer = get(&router, "/robots.txt", None).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
@@ -106,7 +106,7 @@ async fn robots_txt_keeps_crawlers_out_of_private_pages_and_names_the_sitemap() 
 #[tokio::test]
 async fn the_sitemap_lists_every_live_book_contributor_and_genre_and_no_archived_book() {
     let shop = Shop::new().await;
-    let router = storefront_with(&shop.graphql_url, &[("PUBLIC_URL", PUBLIC_URL)]);
+    let router = storefront_with(&shop.graphql_url, 5000, &[("PUBLIC_URL", PUBLIC_URL)]).0;
     shop.create_staff("staff@example.com", "staff password 1")
         .await;
     let login = graphql(&shop, None, "mutation { login(input: {email: \"staff@example.com\", password: \"staff password 1\"}) { token } }").await;
@@ -191,11 +191,13 @@ async fn the_sitemap_lists_every_live_book_contributor_and_genre_and_no_archived
 #[tokio::test]
 async fn past_its_limit_the_sitemap_is_an_index_of_files_within_the_limit() {
     let shop = Shop::new().await;
-    let whole = storefront_with(&shop.graphql_url, &[("PUBLIC_URL", PUBLIC_URL)]);
+    let whole = storefront_with(&shop.graphql_url, 5000, &[("PUBLIC_URL", PUBLIC_URL)]).0;
     let split = storefront_with(
         &shop.graphql_url,
+        5000,
         &[("PUBLIC_URL", PUBLIC_URL), ("SITEMAP_MAX_URLS", "100")],
-    );
+    )
+    .0;
     let all = elements(&get(&whole, "/sitemap.xml", None).await.text(), "loc");
     assert!(all.len() > 300, "{}", all.len());
 
@@ -245,7 +247,7 @@ async fn past_its_limit_the_sitemap_is_an_index_of_files_within_the_limit() {
 #[tokio::test]
 async fn the_favicon_is_served_as_svg_and_as_ico() {
     let shop = Shop::new().await;
-    let router = storefront_with(&shop.graphql_url, &[]);
+    let router = storefront_with(&shop.graphql_url, 5000, &[]).0;
     let svg = get(&router, "/favicon.svg", None).await;
     assert_eq!(svg.status, StatusCode::OK);
     assert_eq!(svg.headers[header::CONTENT_TYPE], "image/svg+xml");

@@ -188,7 +188,13 @@ async fn the_stylesheet_is_cached_for_long() {
 async fn every_answer_carries_the_security_headers() {
     let router = storefront("http://127.0.0.1:1/graphql", 100);
     let mut answers = Vec::new();
-    for uri in ["/healthz", "/static/style.css", "/no-such-page", "/books"] {
+    for uri in [
+        "/healthz",
+        "/static/style.css",
+        "/static/live.js",
+        "/no-such-page",
+        "/books",
+    ] {
         answers.push((uri, get(&router, uri).await));
     }
     let mut browser = support::Browser::for_router(router.clone());
@@ -203,8 +209,11 @@ async fn every_answer_carries_the_security_headers() {
             .unwrap_or_else(|| panic!("{uri}: no CSP"))
             .to_str()
             .unwrap();
+        // Scripts: only the storefront's own files, never inline ones.
+        assert!(!csp.contains("unsafe"), "{uri}: {csp}");
         for directive in [
             "default-src 'self'",
+            "script-src 'self'",
             "frame-ancestors 'none'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -236,4 +245,26 @@ async fn the_stylesheet_version_is_a_hash_of_its_content() {
         .unwrap()
         .to_owned();
     assert_eq!(version, hex[..16], "{}", page.html);
+}
+
+#[tokio::test]
+async fn the_live_script_is_javascript_cached_for_long_under_its_hash() {
+    use sha2::{Digest, Sha256};
+    let router = storefront("http://127.0.0.1:1/graphql", 100);
+    let script = get(&router, "/static/live.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        script.headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(
+        script.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(script.html.contains("EventSource"));
+    let digest = Sha256::digest(script.html.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert_eq!(bookstore_web::script::version(), &hex[..16]);
 }

@@ -19,7 +19,7 @@ const PUBLIC_URL: &str = "https://books.example.com";
 
 /// A storefront over `shop`'s backend whose public address is [`PUBLIC_URL`].
 fn storefront(shop: &Shop) -> axum::Router {
-    storefront_with(&shop.graphql_url, &[("PUBLIC_URL", PUBLIC_URL)])
+    storefront_with(&shop.graphql_url, 5000, &[("PUBLIC_URL", PUBLIC_URL)]).0
 }
 
 /// A GET as a hostile client may send it: another `Host`, forwarded hosts.

@@ -1,7 +1,8 @@
 //! GraphiQL works offline: its page loads nothing from another host (every
 //! script and stylesheet is the backend's own, under `/graphiql/assets/`,
-//! answered with its content type and kept a year), and its
-//! Content-Security-Policy allows scripts and styles from this origin only.
+//! answered with its content type and kept a year, compressed as the
+//! browser accepts), and its Content-Security-Policy allows scripts and
+//! styles from this origin only.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -114,4 +115,80 @@ async fn unknown_assets_and_assets_with_graphiql_off_are_not_found() {
         .send(Request::get(&first).body(Body::empty()).unwrap())
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{first}");
+}
+
+/// The asset's bytes as sent for `accept_encoding`, and its
+/// `Content-Encoding` (if any).
+async fn fetch_encoded(
+    app: &TestApp,
+    url: &str,
+    accept_encoding: &str,
+) -> (Vec<u8>, Option<String>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(url)
+                .header(header::ACCEPT_ENCODING, accept_encoding)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    let encoding = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|value| value.to_str().unwrap().to_owned());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (bytes.to_vec(), encoding)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiql_assets_are_sent_compressed_as_the_browser_accepts() {
+    let app = TestApp::new().await;
+    let reply = page(&app).await;
+    let bundle = references(&reply.body)
+        .into_iter()
+        .find(|url| url.contains("graphiql.min.") && url.ends_with(".js"))
+        .unwrap();
+    let (plain, encoding) = fetch_encoded(&app, &bundle, "identity").await;
+    assert_eq!(encoding, None);
+    assert!(plain.len() > 900_000, "{}", plain.len());
+
+    let (brotli, encoding) = fetch_encoded(&app, &bundle, "gzip, deflate, br").await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert!(
+        brotli.len() < plain.len() / 3,
+        "{} of {}",
+        brotli.len(),
+        plain.len()
+    );
+
+    let (gzip, encoding) = fetch_encoded(&app, &bundle, "gzip").await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert!(
+        gzip.len() < plain.len() / 3,
+        "{} of {}",
+        gzip.len(),
+        plain.len()
+    );
+    // It unpacks to the very bytes (gzip(1) does the unpacking).
+    let mut gunzip = std::process::Command::new("gzip")
+        .arg("-dc")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip(1) is installed");
+    let mut input = gunzip.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        input.write_all(&gzip).unwrap();
+    });
+    let output = gunzip.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success());
+    assert_eq!(output.stdout, plain);
 }

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod live;
 pub mod messages;
 pub mod page;
 pub mod page_numbers;

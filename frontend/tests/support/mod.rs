@@ -68,6 +68,16 @@ pub async fn serve_backend(
     database: &TestDatabase,
     overrides: &[(&str, String)],
 ) -> (String, bookstore::config::Config) {
+    let (url, config, _) = serve_backend_state(database, overrides).await;
+    (url, config)
+}
+
+/// Like [`serve_backend`], also returning the backend's state (its open
+/// WebSockets, `state.endpoint.sockets`).
+pub async fn serve_backend_state(
+    database: &TestDatabase,
+    overrides: &[(&str, String)],
+) -> (String, bookstore::config::Config, bookstore::app::AppState) {
     let config = bookstore::config::Config::from_lookup(|name| {
         if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
             return Some(value.clone());
@@ -82,7 +92,7 @@ pub async fn serve_backend(
     })
     .unwrap();
     let state = bookstore::app::AppState::new(&config).unwrap();
-    let router = bookstore::app::router(state, &config);
+    let router = bookstore::app::router(state.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -92,32 +102,33 @@ pub async fn serve_backend(
         )
         .await
     });
-    (format!("http://{address}/graphql"), config)
+    (format!("http://{address}/graphql"), config, state)
 }
 
 pub fn storefront(graphql_url: &str, timeout_ms: u64) -> axum::Router {
-    storefront_with(
-        graphql_url,
-        &[("BACKEND_TIMEOUT_MS", &timeout_ms.to_string())],
-    )
+    storefront_with(graphql_url, timeout_ms, &[]).0
 }
 
-/// A storefront over the backend at `graphql_url`, with `overrides` of its
-/// configuration.
-pub fn storefront_with(graphql_url: &str, overrides: &[(&str, &str)]) -> axum::Router {
+/// A storefront with `overrides` of its configuration; also its state.
+pub fn storefront_with(
+    graphql_url: &str,
+    timeout_ms: u64,
+    overrides: &[(&str, &str)],
+) -> (axum::Router, bookstore_web::AppState) {
     let config = Config::from_lookup(|name| {
         if let Some((_, value)) = overrides.iter().find(|(key, _)| *key == name) {
             return Some((*value).to_owned());
         }
         match name {
             "GRAPHQL_URL" => Some(graphql_url.to_owned()),
-            "BACKEND_TIMEOUT_MS" => Some("5000".to_owned()),
+            "BACKEND_TIMEOUT_MS" => Some(timeout_ms.to_string()),
             "CSRF_SECRET" => Some("test secret".to_owned()),
             _ => None,
         }
     })
     .unwrap();
-    bookstore_web::router(bookstore_web::AppState::new(&config).unwrap())
+    let state = bookstore_web::AppState::new(&config).unwrap();
+    (bookstore_web::router(state.clone()), state)
 }
 
 impl Shop {

@@ -8,7 +8,7 @@
 /// Whether text from a form may go into a redirect's path: slugs and order
 /// numbers are letters, digits and hyphens (anything else could break the
 /// `Location` header or point elsewhere).
-pub(super) fn path_safe(text: &str) -> bool {
+pub(crate) fn path_safe(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 200
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -17,7 +17,7 @@ pub(super) fn path_safe(text: &str) -> bool {
 /// Whether text may be a guest order's access token (base64url, as the
 /// backend makes them): anything else is no token of ours, and never goes
 /// into a link.
-pub(super) fn token_safe(text: &str) -> bool {
+pub(crate) fn token_safe(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
         && text
@@ -30,6 +30,11 @@ pub(super) fn token_safe(text: &str) -> bool {
 /// never cached). Never an email: no email address goes into a URL.
 pub(super) fn order_path(number: &str, token: Option<&str>) -> String {
     with_token(format!("/orders/{number}"), token)
+}
+
+/// The order's live updates (`pages::live`), with the same token.
+pub(super) fn events_path(number: &str, token: Option<&str>) -> String {
+    with_token(format!("/orders/{number}/events"), token)
 }
 
 /// The question "Cancel order …?", for the customer or a token's holder.

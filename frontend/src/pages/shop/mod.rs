@@ -16,7 +16,7 @@ mod buy_again;
 mod cart;
 pub mod cart_count;
 mod checkout;
-mod links;
+pub(crate) mod links;
 mod operations;
 mod order_lookup;
 mod orders;

@@ -15,7 +15,7 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Deserialize;
 
-use super::links::{cancel_path, order_path, path_safe, token_safe};
+use super::links::{cancel_path, events_path, order_path, path_safe, token_safe};
 use super::operations::{
     CancelOrder, OrderHistory, OrderPage, cancel_order, order_history, order_page,
 };
@@ -90,6 +90,7 @@ pub async fn show_order(
         context! {
             title => format!("Order {}", order.number),
             cancel_path => cancel_path(&order.number, token.as_deref()),
+            events_path => events_path(&order.number, token.as_deref()),
             order => Value::from(Serde(&order)),
             token,
         },

@@ -1,10 +1,9 @@
 //! Reading orders: `order` (one by number, for whoever may see it: see
 //! [`super::access`]), the staff's `orders` list, and [`user_orders`],
 //! which serves `User.orders`.
-//! Every list pages the same way ([`OrderList`]): the page and its lines in
-//! one statement (handed to the orders, not the loaders), the lines' books
-//! in one batch of the book loader (cached), the count only when asked
-//! for. Never changes an order.
+//! Every list pages the same way ([`OrderList`]): the page, its lines and
+//! their books in one statement (handed to the orders, not the loaders), the
+//! count only when asked for. Never changes an order.
 
 use async_graphql::{Context, Object, Result};
 use diesel_async::AsyncPgConnection;
@@ -12,13 +11,13 @@ use diesel_async::AsyncPgConnection;
 use super::access::{GuestProof, visible_order};
 use super::order::{Order, OrderConnection, OrderStatus};
 use crate::auth::{self, require_staff};
+use crate::cache::{Kind, ReadTags};
 use crate::db::{
     self,
-    order_pages::{Details, Listed, ListedLine},
+    order_pages::{Details, Listed},
 };
 use crate::error::Error;
 use crate::graphql::connections::primary_connection;
-use crate::graphql::loaders::{BookId, Loaders};
 use crate::graphql::pagination::{Page, PageArgs, page_complexity, split_extra};
 
 /// Which orders a list shows.
@@ -56,21 +55,23 @@ impl OrderList<'_> {
     }
 
     /// One page of the list: one statement for the orders and (when the
-    /// query asks for them) their lines, handed to the orders with the
-    /// lines' books (one loader batch); a count only when `totalCount` is
-    /// asked for (or `last` needs it).
+    /// query asks for them) their lines and books, handed to the orders; a
+    /// count only when `totalCount` is asked for (or `last` needs it).
     async fn page(self, ctx: &Context<'_>, page: PageArgs) -> Result<OrderConnection> {
         let selection = ctx.look_ahead();
         let nodes = [
             selection.field("edges").field("node"),
             selection.field("nodes"),
         ];
-        let wants_books = nodes
+        let details = if nodes
             .iter()
-            .any(|node| node.field("lines").field("book").exists());
-        let details = match wants_books || nodes.iter().any(|node| node.field("lines").exists()) {
-            true => Details::Lines,
-            false => Details::None,
+            .any(|node| node.field("lines").field("book").exists())
+        {
+            Details::LinesAndBooks
+        } else if nodes.iter().any(|node| node.field("lines").exists()) {
+            Details::Lines
+        } else {
+            Details::None
         };
         let mut conn = primary_connection(ctx).await?;
         let total = match page.needs_total() || selection.field("totalCount").exists() {
@@ -84,8 +85,10 @@ impl OrderList<'_> {
             .map_err(Error::from)?;
         drop(conn);
         let more = split_extra(&mut rows, window);
-        if wants_books {
-            with_books(ctx, &mut rows).await?;
+        if let (Details::LinesAndBooks, Some(tags)) = (details, ctx.data_opt::<ReadTags>()) {
+            // A viewer's kept answer is retired when a book it shows changes.
+            let books = rows.iter().flat_map(|(_, lines)| lines.iter().flatten());
+            tags.entities(Kind::Book, books.filter_map(|line| line.0.book_id));
         }
         let orders = rows
             .into_iter()
@@ -96,28 +99,6 @@ impl OrderList<'_> {
             .collect();
         Ok(Page::new(orders, window, total, more).into())
     }
-}
-
-/// Hands each listed line its book as it is now, read in one batch by the
-/// book loader (which tags them for the response cache: a viewer's kept
-/// answer is retired when a book it shows changes).
-async fn with_books(ctx: &Context<'_>, rows: &mut [Listed]) -> Result<()> {
-    let ids: Vec<BookId> = rows
-        .iter()
-        .flat_map(|(_, lines)| lines.iter().flatten())
-        .filter_map(|ListedLine(line, _)| line.book_id.map(BookId))
-        .collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let books = ctx.data_unchecked::<Loaders>().load_many(ids).await?;
-    for ListedLine(line, book) in rows
-        .iter_mut()
-        .flat_map(|(_, lines)| lines.iter_mut().flatten())
-    {
-        *book = line.book_id.and_then(|id| books.get(&BookId(id)).cloned());
-    }
-    Ok(())
 }
 
 /// `User.orders`: the user's orders, newest first, for that user only.

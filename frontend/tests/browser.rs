@@ -43,12 +43,7 @@ async fn shopper_and_staff_journeys_in_chromium() {
     let shop = Shop::new().await;
     shop.create_staff("staff@example.com", "staff password 1")
         .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = shop.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    run_script(&e2e, "journeys.mjs", url, "browser journeys").await;
+    serve_and_run(&shop, &e2e, "journeys.mjs", "browser journeys").await;
 }
 
 /// Issue #15: the catalog on a 390 px phone (its height, collapsed filters,
@@ -59,12 +54,7 @@ async fn a_phone_and_a_laptop_in_chromium() {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
     require_tools(&e2e);
     let shop = Shop::new().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = shop.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    run_script(&e2e, "phone.mjs", url, "phone and laptop pages").await;
+    serve_and_run(&shop, &e2e, "phone.mjs", "phone and laptop pages").await;
 }
 
 /// With JavaScript on: the order page and the staff order list update
@@ -76,12 +66,7 @@ async fn live_updates_in_chromium_without_a_reload() {
     let shop = Shop::new().await;
     shop.create_staff("staff@example.com", "staff password 1")
         .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let router = shop.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    run_script(&e2e, "live.mjs", url, "live updates in the browser").await;
+    serve_and_run(&shop, &e2e, "live.mjs", "live updates in the browser").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,6 +81,15 @@ async fn graphiql_renders_in_chromium_with_other_hosts_blocked() {
 
 /// Runs `e2e/<script>` with node against `url` (screenshots under
 /// target/e2e-screenshots); fails the test with its output if it fails.
+/// Serves `shop`'s storefront on a local port and runs `script` against it.
+async fn serve_and_run(shop: &Shop, e2e: &Path, script: &str, what: &str) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = shop.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    run_script(e2e, script, url, what).await;
+}
+
 async fn run_script(e2e: &Path, script: &str, url: String, what: &str) {
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

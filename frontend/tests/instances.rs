@@ -13,7 +13,7 @@ use bookstore_test_support::TestDatabase;
 use serde_json::{Value, json};
 
 mod support;
-use support::{Browser, Page, serve_backend, storefront};
+use support::{Browser, Page, input, serve_backend, storefront};
 
 const BOOK: &str = "/books/middlemarch";
 
@@ -103,15 +103,6 @@ fn price_of(page: &Page) -> String {
         .nth(1)
         .and_then(|rest| rest.split('<').next())
         .unwrap_or_else(|| panic!("no price on the page: {}", page.html))
-        .to_owned()
-}
-
-fn input(page: &Page, name: &str) -> String {
-    page.html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no {name} field: {}", page.html))
         .to_owned()
 }
 

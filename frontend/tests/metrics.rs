@@ -8,18 +8,9 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{Browser, Page, Shop, storefront};
+use support::{Browser, Shop, input, storefront};
 
 const BOOK: &str = "/books/middlemarch";
-
-fn input(page: &Page, name: &str) -> String {
-    page.html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no input {name} on the page: {}", page.html))
-        .to_owned()
-}
 
 /// The value of the series written exactly as `series`.
 fn value(text: &str, series: &str) -> Option<f64> {

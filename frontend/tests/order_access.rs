@@ -8,19 +8,10 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{Browser, Page, Shop, unescape};
+use support::{Browser, Page, Shop, input, unescape};
 
 const BOOK: &str = "/books/middlemarch";
 const APPROVED: &str = "4242 4242 4242 4242";
-
-fn input(page: &Page, name: &str) -> String {
-    page.html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(unescape)
-        .unwrap_or_else(|| panic!("no input {name} on the page: {}", page.html))
-}
 
 /// Every address in a page or its redirect: `Location`, `href`, `action`,
 /// and what a GET form would add to its action (its fields' names).

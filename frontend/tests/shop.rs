@@ -5,22 +5,12 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{Browser, Page, Shop, unescape};
+use support::{Browser, Page, Shop, input};
 
 /// A book with 40 copies in stock in the demo catalog.
 const BOOK: &str = "/books/middlemarch";
 const APPROVED: &str = "4242 4242 4242 4242";
 const DECLINED: &str = "4000 0000 0000 0002";
-
-/// The value of the page's input named `name` (the first one).
-fn input(page: &Page, name: &str) -> String {
-    page.html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(unescape)
-        .unwrap_or_else(|| panic!("no input {name} on the page: {}", page.html))
-}
 
 /// The text of the first element with `class="{class}"`.
 fn text_of(page: &Page, class: &str) -> String {

@@ -8,19 +8,10 @@
 mod support;
 
 use axum::http::{StatusCode, header};
-use support::{Browser, Page, Shop, unescape};
+use support::{Browser, Page, Shop, input, unescape};
 
 const BOOK: &str = "/books/middlemarch";
 const APPROVED: &str = "4242 4242 4242 4242";
-
-fn input(page: &Page, name: &str) -> String {
-    page.html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(unescape)
-        .unwrap_or_else(|| panic!("no input {name} on the page: {}", page.html))
-}
 
 /// The text inside the first element whose opening tag ends with `tag_end`.
 fn text_after(page: &Page, tag_end: &str) -> String {

@@ -351,6 +351,16 @@ impl Browser {
     }
 }
 
+/// The value of the page's input named `name` (the first one).
+pub fn input(page: &Page, name: &str) -> String {
+    page.html
+        .split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(unescape)
+        .unwrap_or_else(|| panic!("no input {name} on the page: {}", page.html))
+}
+
 /// Undoes the HTML escaping of an attribute value (a link's href).
 pub fn unescape(text: &str) -> String {
     text.replace("&#x2f;", "/")

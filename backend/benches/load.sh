@@ -27,7 +27,7 @@ NAMESPACE=bench
 URL="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d)
 SERVER=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --locked -p bookstore -p bookstore-web >&2
@@ -148,7 +148,7 @@ grep -E 'VmRSS|VmHWM' /proc/$SERVER/status | sed 's/^/backend /'
 WEB_PORT=$((PORT + 80))
 GRAPHQL_URL="$URL/graphql" BIND_ADDR=127.0.0.1:$WEB_PORT RUST_LOG=warn target/release/bookstore-web >"$WORK/web.log" 2>&1 &
 WEB=$!
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$WEB" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; kill "$WEB" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$WEB_PORT/healthz" >/dev/null && break; sleep 0.2; done
 SLUG=$(psql "$PGURL/$DB" -tAc "SELECT slug FROM books ORDER BY id LIMIT 1")
 echo

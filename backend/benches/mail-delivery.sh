@@ -44,7 +44,7 @@ PAYLOAD=${PAYLOAD:-'{"note": "a benchmark message"}'}
 PYTHON=/usr/bin/python3 # Debian's, where python3-aiosmtpd lives
 WORK=$(mktemp -d)
 SERVER='' SINK=''
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; [ -n "$SINK" ] && kill "$SINK" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; [ -n "$SINK" ] && kill "$SINK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 "$PYTHON" -c 'import aiosmtpd' 2>/dev/null || { echo "aiosmtpd is missing: apt-get install -y python3-aiosmtpd" >&2; exit 1; }
 cargo build --release --locked -p bookstore >&2

@@ -21,7 +21,7 @@ DB=bookstore_subs_bench
 REDIS=${REDIS:-redis://127.0.0.1:6379/6}
 WORK=$(mktemp -d)
 A= B=
-trap '[ -n "$A" ] && kill "$A" 2>/dev/null; [ -n "$B" ] && kill "$B" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$A" ] && kill "$A" 2>/dev/null || true; [ -n "$B" ] && kill "$B" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
 
 if [ "$PROFILE" = release ]; then

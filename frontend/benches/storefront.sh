@@ -33,7 +33,7 @@ BACKEND="http://127.0.0.1:$BACKEND_PORT"
 WEB="http://127.0.0.1:$WEB_PORT"
 WORK=$(mktemp -d)
 SERVER= STOREFRONT=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; [ -n "$STOREFRONT" ] && kill "$STOREFRONT" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; [ -n "$STOREFRONT" ] && kill "$STOREFRONT" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --locked -p bookstore -p bookstore-web >&2

@@ -43,6 +43,13 @@ pub const PAYMENT_STATUSES: [(&str, &str); 4] = [
     ("REFUNDED", "Refunded"),
 ];
 
+/// Shipping methods, named as the API's `shippingMethods` names them.
+pub const SHIPPING_METHODS: [(&str, &str); 3] = [
+    ("STANDARD", "Standard delivery"),
+    ("EXPRESS", "Express delivery"),
+    ("PICKUP", "Pick up in store"),
+];
+
 /// Makes every formatter a filter of `env`.
 pub fn register(env: &mut Environment<'_>) {
     env.add_filter("language_name", |value: Value| text(&value, language_name));
@@ -51,6 +58,9 @@ pub fn register(env: &mut Environment<'_>) {
     env.add_filter("datetime", |value: Value| text(&value, datetime));
     env.add_filter("book_format", |value: Value| text(&value, book_format));
     env.add_filter("order_status", |value: Value| text(&value, order_status));
+    env.add_filter("shipping_method", |value: Value| {
+        text(&value, shipping_method)
+    });
     env.add_filter("payment_status", |value: Value| {
         text(&value, payment_status)
     });
@@ -157,6 +167,11 @@ pub fn book_format(code: &str) -> String {
 /// "PENDING_PAYMENT" → "Awaiting payment".
 pub fn order_status(code: &str) -> String {
     label(&ORDER_STATUSES, code)
+}
+
+/// "EXPRESS" → "Express delivery".
+pub fn shipping_method(code: &str) -> String {
+    label(&SHIPPING_METHODS, code)
 }
 
 /// "DECLINED" → "Declined".

@@ -178,6 +178,11 @@ async fn a_guest_fills_a_cart_checks_out_and_sees_the_paid_order() {
     assert!(order.html.contains(">Paid</span>"), "{}", order.html);
     assert!(order.html.contains("Middlemarch"));
     assert!(order.html.contains("1 Library Way"));
+    assert!(
+        order.html.contains("Shipping (Standard delivery)"),
+        "the method as the checkout named it: {}",
+        order.html
+    );
     assert!(order.html.contains("ending 4242"));
     assert!(order.html.contains(&price));
     assert!(order.html.contains("$4.99"), "standard shipping");

@@ -53,6 +53,8 @@ fn formats_and_statuses_have_one_voice() {
     assert_eq!(book_format("hardcover"), "Hardcover");
     assert_eq!(book_format("EBOOK"), "Ebook");
     assert_eq!(book_format("AUDIOBOOK"), "Audiobook");
+    assert_eq!(shipping_method("EXPRESS"), "Express delivery");
+    assert_eq!(shipping_method("PICKUP"), "Pick up in store");
     assert_eq!(order_status("PENDING_PAYMENT"), "Awaiting payment");
     assert_eq!(order_status("PAID"), "Paid");
     assert_eq!(order_status("CANCELLED"), "Cancelled");

@@ -5,49 +5,10 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{Browser, Page, Shop, input};
+use support::{Browser, MIDDLEMARCH as BOOK, Page, Shop, add_book, input, text_of};
 
-/// A book with 40 copies in stock in the demo catalog.
-const BOOK: &str = "/books/middlemarch";
 const APPROVED: &str = "4242 4242 4242 4242";
 const DECLINED: &str = "4000 0000 0000 0002";
-
-/// The text of the first element with `class="{class}"`.
-fn text_of(page: &Page, class: &str) -> String {
-    page.html
-        .split(&format!("class=\"{class}\">"))
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap_or_else(|| panic!("no .{class} on the page: {}", page.html))
-        .to_owned()
-}
-
-/// Puts `quantity` copies of the book in the cart from its page; returns
-/// the book's id and the price its page shows.
-async fn add_book(browser: &mut Browser, quantity: &str) -> (String, String) {
-    let book = browser.get(BOOK).await;
-    let book_id = input(&book, "book_id");
-    let price = text_of(&book, "price");
-    let added = browser
-        .submit(
-            BOOK,
-            "/cart/add",
-            &[
-                ("book_id", &book_id),
-                ("slug", "middlemarch"),
-                ("quantity", quantity),
-            ],
-        )
-        .await;
-    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
-    assert_eq!(
-        added.location().as_deref(),
-        Some("/cart"),
-        "{}",
-        browser.get(BOOK).await.html
-    );
-    (book_id, price)
-}
 
 /// The shipping address every checkout here uses.
 const ADDRESS: [(&str, &str); 6] = [

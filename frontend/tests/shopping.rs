@@ -8,9 +8,8 @@
 mod support;
 
 use axum::http::{StatusCode, header};
-use support::{Browser, Page, Shop, input, unescape};
+use support::{Page, Shop, add_book, input, unescape};
 
-const BOOK: &str = "/books/middlemarch";
 const APPROVED: &str = "4242 4242 4242 4242";
 
 /// The text inside the first element whose opening tag ends with `tag_end`.
@@ -33,23 +32,6 @@ fn link(page: &Page, label: &str) -> Option<String> {
     let before = &page.html[..at];
     let href = before.rsplit("href=\"").next()?;
     Some(unescape(href.split('"').next()?))
-}
-
-async fn add_book(browser: &mut Browser, quantity: &str) {
-    let book = browser.get(BOOK).await;
-    let book_id = input(&book, "book_id");
-    let added = browser
-        .submit(
-            BOOK,
-            "/cart/add",
-            &[
-                ("book_id", &book_id),
-                ("slug", "middlemarch"),
-                ("quantity", quantity),
-            ],
-        )
-        .await;
-    assert_eq!(added.location().as_deref(), Some("/cart"), "{}", added.html);
 }
 
 const ADDRESS: [(&str, &str); 6] = [

@@ -351,6 +351,46 @@ impl Browser {
     }
 }
 
+/// A book with 40 copies in stock in the demo catalog.
+pub const MIDDLEMARCH: &str = "/books/middlemarch";
+
+/// The text of the first element with `class="{class}"`.
+pub fn text_of(page: &Page, class: &str) -> String {
+    page.html
+        .split(&format!("class=\"{class}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no .{class} on the page: {}", page.html))
+        .to_owned()
+}
+
+/// Puts `quantity` copies of the book in the cart from its page; returns
+/// the book's id and the price its page shows.
+pub async fn add_book(browser: &mut Browser, quantity: &str) -> (String, String) {
+    let book = browser.get(MIDDLEMARCH).await;
+    let book_id = input(&book, "book_id");
+    let price = text_of(&book, "price");
+    let added = browser
+        .submit(
+            MIDDLEMARCH,
+            "/cart/add",
+            &[
+                ("book_id", &book_id),
+                ("slug", "middlemarch"),
+                ("quantity", quantity),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    assert_eq!(
+        added.location().as_deref(),
+        Some("/cart"),
+        "{}",
+        browser.get(MIDDLEMARCH).await.html
+    );
+    (book_id, price)
+}
+
 /// The value of the page's input named `name` (the first one).
 pub fn input(page: &Page, name: &str) -> String {
     page.html
